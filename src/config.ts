@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { duration, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
+
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+const databaseUrl = optionalText().superRefine((value, ctx) => {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expects a URL such as mysql://user:password@host:3306/database',
+    });
+    return;
+  }
+  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expects a mysql:// or mariadb:// URL, got "${url.protocol}//"`,
+    });
+  }
+});
+
+/** The environment variables we read; README.md (Configuration) documents each one. */
+const environment = z.object({
+  NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
+  HOST: text('127.0.0.1'),
+  PORT: integer({ min: 0, max: 65_535, default: 8888 }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  DATABASE_URL: databaseUrl,
+  DB_POOL_SIZE: integer({ min: 1, max: 1000, default: 16 }),
+  DATA_DIR: text('.data'),
+  JWT_SECRET: optionalText(),
+  JWT_EXPIRES_IN: integer({ min: 1, max: 31_536_000, default: 86_400 }),
+  CACHE_MAX: integer({ min: 1, default: 10_000 }),
+  CACHE_TTL_MS: integer({ min: 1, default: 60_000 }),
+  SCORE_REJECTED_VALUES: integerList({ default: [10] }),
+  BARRIER_RETENTION: duration({ default: '7d', min: 60_000 }),
+  BARRIER_PRUNE_INTERVAL: duration({ default: '1h' }),
+});
+
+export type Environment = z.input<typeof environment>;
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly http: { readonly host: string; readonly port: number };
+  readonly log: { readonly level: string };
+  readonly database: {
+    /** undefined: use 127.0.0.1:3306 if it answers, otherwise start a private server (see db/local-server). */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly dataDir: string;
+  };
+  readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
+  readonly cache: { readonly max: number; readonly ttlMs: number };
+  readonly score: { readonly rejectedValues: readonly number[] };
+  readonly barrier: { readonly retentionMs: number; readonly pruneIntervalMs: number };
+  /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once; the result is frozen and handed down as one object. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environment.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  let jwtSecret = env.JWT_SECRET;
+  if (env.NODE_ENV === 'production') {
+    if (jwtSecret === undefined || jwtSecret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      problems.push(
+        `JWT_SECRET expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production` +
+          ` (generate one with: openssl rand -base64 48)`,
+      );
+    }
+  } else if (jwtSecret === undefined) {
+    jwtSecret = randomBytes(32).toString('base64url');
+    warnings.push(
+      'JWT_SECRET is not set: generated a random one for this process; tokens will not survive a restart',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    env: env.NODE_ENV,
+    http: { host: env.HOST, port: env.PORT },
+    log: { level: env.LOG_LEVEL },
+    database: { url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, dataDir: env.DATA_DIR },
+    jwt: { secret: jwtSecret as string, expiresInSeconds: env.JWT_EXPIRES_IN },
+    cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS },
+    score: { rejectedValues: env.SCORE_REJECTED_VALUES },
+    barrier: { retentionMs: env.BARRIER_RETENTION, pruneIntervalMs: env.BARRIER_PRUNE_INTERVAL },
+    warnings,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

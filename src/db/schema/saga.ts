@@ -1,0 +1,40 @@
+import { sql } from 'drizzle-orm';
+import { datetime, index, int, json, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+
+export const sagaStatuses = ['pending', 'compensating', 'succeeded', 'aborted'] as const;
+export type SagaStatus = (typeof sagaStatuses)[number];
+
+/**
+ * The coordinator's log: one row per saga, holding the XState persisted snapshot it resumes from.
+ * `owner`/`lease_expires_at` say which coordinator process works the saga and until when.
+ */
+export const sagas = mysqlTable(
+  'saga',
+  {
+    gid: varchar('gid', { length: 128 }).primaryKey(),
+    type: varchar('type', { length: 64 }).notNull(),
+    machineVersion: int('machine_version').notNull(),
+    status: varchar('status', { length: 16, enum: sagaStatuses }).notNull(),
+    state: varchar('state', { length: 128 }).notNull(),
+    snapshot: json('snapshot').notNull(),
+    input: json('input').notNull(),
+    results: json('results'),
+    attempts: int('attempts').notNull().default(0),
+    nextAttemptAt: datetime('next_attempt_at', { mode: 'date', fsp: 3 }),
+    lastError: json('last_error'),
+    error: json('error'),
+    owner: varchar('owner', { length: 128 }),
+    leaseExpiresAt: datetime('lease_expires_at', { mode: 'date', fsp: 3 }),
+    requestFingerprint: varchar('request_fingerprint', { length: 64 }),
+    createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+    updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+  },
+  (table) => [
+    // recovery: non-final sagas whose lease ran out
+    index('idx_saga_recovery').on(table.status, table.leaseExpiresAt),
+    // listings, newest first, optionally by status or type
+    index('idx_saga_created').on(table.createdAt),
+    index('idx_saga_status_created').on(table.status, table.createdAt),
+    index('idx_saga_type_created').on(table.type, table.createdAt),
+  ],
+);

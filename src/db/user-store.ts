@@ -1,0 +1,51 @@
+import { eq } from 'drizzle-orm';
+import { BusinessFailure } from '../domain/errors.js';
+import type { User } from '../domain/user.js';
+import type { UserStore, UserWrites } from '../domain/user-service.js';
+import { barrierGuard } from './barrier.js';
+import type { Db, Executor } from './connection.js';
+import { dbCall, isDuplicateKey } from './db-errors.js';
+import { users } from './schema/user.js';
+
+function userWrites(tx: Executor): UserWrites {
+  return {
+    async insert(user) {
+      try {
+        await tx.insert(users).values({
+          id: user.id,
+          name: user.name,
+          gender: user.gender,
+          passwordHash: user.passwordHash ?? null,
+        });
+      } catch (error) {
+        if (isDuplicateKey(error))
+          throw new BusinessFailure('duplicate_user', `user ${user.id} already exists`);
+        throw error;
+      }
+    },
+    async deleteById(id) {
+      await tx.delete(users).where(eq(users.id, id));
+    },
+  };
+}
+
+export function createUserStore(db: Db): UserStore {
+  return {
+    branches: barrierGuard(db, userWrites),
+
+    findById: (id) =>
+      dbCall(async (): Promise<User | undefined> => {
+        const [row] = await db
+          .select({ id: users.id, name: users.name, gender: users.gender })
+          .from(users)
+          .where(eq(users.id, id));
+        return row;
+      }),
+
+    findPasswordHash: (id) =>
+      dbCall(async () => {
+        const [row] = await db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, id));
+        return row === undefined ? undefined : row.hash;
+      }),
+  };
+}

@@ -1,0 +1,91 @@
+import { InvalidArgument } from './errors.js';
+
+/**
+ * A branch's identity in DTM's terms: the barrier key. Saga branches use `action` and `compensate`;
+ * the other ops are DTM's TCC (`try`/`confirm`/`cancel`) and workflow (`rollback`) ops, accepted so a DTM
+ * server can drive our services in any of its modes.
+ */
+export const branchOps = ['action', 'compensate', 'try', 'confirm', 'cancel', 'rollback'] as const;
+export type BranchOp = (typeof branchOps)[number];
+
+export interface BranchRef {
+  readonly transType: string;
+  readonly gid: string;
+  readonly branchId: string;
+  readonly op: BranchOp;
+}
+
+/**
+ * For an op that undoes another, the op it undoes (DTM's `originOp`). A compensation first claims its
+ * origin's barrier row, so the origin arriving later finds it taken (hanging) and does nothing.
+ */
+export const originOp: Partial<Record<BranchOp, BranchOp>> = {
+  compensate: 'action',
+  cancel: 'try',
+  rollback: 'action',
+};
+
+export function isCompensatingOp(op: BranchOp): boolean {
+  return originOp[op] !== undefined;
+}
+
+/**
+ * What the barrier did with a call:
+ * - `done`: the business code ran and committed with the barrier rows;
+ * - `duplicate`: this op already ran for this branch; nothing ran again;
+ * - `nullCompensation`: a compensation arrived before (or without) its action; nothing to undo, and the
+ *   action is now blocked;
+ * - `hanging`: an action arrived after its compensation; it did not run. Unlike DTM, which answers
+ *   success here, we say so, because our coordinator must count the branch as compensated, not done.
+ */
+export type BarrierOutcome = 'done' | 'duplicate' | 'nullCompensation' | 'hanging';
+
+export interface BranchReply<T> {
+  readonly outcome: BarrierOutcome;
+  readonly value: T;
+}
+
+/**
+ * Runs a branch's business work at most once per op, inside one local transaction together with the
+ * barrier rows. `work` gets the transaction-bound repositories (`Scope`); a throw rolls everything back.
+ * Implemented over the database in db/barrier.ts.
+ */
+export interface BranchGuard<Scope> {
+  run<T>(branch: BranchRef, work: (scope: Scope) => Promise<T>): Promise<BranchRun<T>>;
+}
+
+export type BranchRun<T> = { outcome: 'done'; value: T } | { outcome: Exclude<BarrierOutcome, 'done'> };
+
+const MAX_GID = 128;
+const MAX_BRANCH_ID = 128;
+const MAX_TRANS_TYPE = 45;
+
+/** Checks a barrier identity from an untrusted caller (DTM's BarrierFrom); missing parts are an error. */
+export function parseBranchRef(raw: {
+  transType?: string | undefined;
+  gid?: string | undefined;
+  branchId?: string | undefined;
+  op?: string | undefined;
+}): BranchRef {
+  const { transType, gid, branchId, op } = raw;
+  const missing = Object.entries({ transType, gid, branchId, op })
+    .filter(([, value]) => value === undefined || value === '')
+    .map(([name]) => name);
+  if (missing.length > 0) throw new InvalidArgument(`barrier identity is missing ${missing.join(', ')}`);
+  if ((gid as string).length > MAX_GID) throw new InvalidArgument(`gid is longer than ${MAX_GID} characters`);
+  if ((branchId as string).length > MAX_BRANCH_ID) {
+    throw new InvalidArgument(`branch id is longer than ${MAX_BRANCH_ID} characters`);
+  }
+  if ((transType as string).length > MAX_TRANS_TYPE) {
+    throw new InvalidArgument(`trans type is longer than ${MAX_TRANS_TYPE} characters`);
+  }
+  if (!(branchOps as readonly string[]).includes(op as string)) {
+    throw new InvalidArgument(`op must be one of ${branchOps.join(', ')}`);
+  }
+  return {
+    transType: transType as string,
+    gid: gid as string,
+    branchId: branchId as string,
+    op: op as BranchOp,
+  };
+}

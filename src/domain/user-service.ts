@@ -1,0 +1,79 @@
+import { LRUCache } from 'lru-cache';
+import type { BranchGuard, BranchRef, BranchReply } from './branch.js';
+import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
+import { NotFound } from './errors.js';
+import { verifyPassword as checkPassword } from './password.js';
+import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
+
+/**
+ * The `user` service of the tutorial: the first saga branch and its compensation, plus the reads.
+ * The coordinator and the transports call this interface; whether it runs here or behind gRPC is
+ * theirs to know, not ours.
+ */
+export interface UserService {
+  /** Branch action: inserts the user. A taken id is the business failure `duplicate_user`. */
+  saveUser(branch: BranchRef, user: NewUser): Promise<BranchReply<User>>;
+  /** Branch compensation: deletes the user (and forgets it in the cache). Never fails for business reasons. */
+  saveUserCallback(branch: BranchRef, target: { readonly id: number }): Promise<BranchReply<null>>;
+  /** Read-through cached; `user_not_found` when there is no such user. */
+  getUser(id: number): Promise<User>;
+  /** False for an unknown id, a user without a password, or a wrong password; equally slow for each. */
+  verifyPassword(id: number, password: string): Promise<boolean>;
+}
+
+/** The writes a branch makes, bound to the branch's local transaction. */
+export interface UserWrites {
+  /** Throws BusinessFailure('duplicate_user') when the id is taken. */
+  insert(user: NewUser): Promise<void>;
+  deleteById(id: number): Promise<void>;
+}
+
+export interface UserStore {
+  readonly branches: BranchGuard<UserWrites>;
+  findById(id: number): Promise<User | undefined>;
+  findPasswordHash(id: number): Promise<string | null | undefined>;
+}
+
+export function createUserService(
+  store: UserStore,
+  cacheOptions: CacheOptions,
+  counters: CacheCounters = uncounted,
+): UserService {
+  // lru-cache's fetch makes concurrent misses for one id share one query, and a delete during a pending
+  // fetch discards that fetch's result, so a compensation cannot be undone by a read racing it.
+  const cache = new LRUCache<number, User>({
+    max: cacheOptions.max,
+    ttl: cacheOptions.ttlMs,
+    fetchMethod: (id) => store.findById(id),
+  });
+
+  return {
+    async saveUser(branch, input) {
+      const user = checkNewUser(input);
+      const run = await store.branches.run(branch, (writes) => writes.insert(user));
+      return { outcome: run.outcome, value: { id: user.id, name: user.name, gender: user.gender } };
+    },
+
+    async saveUserCallback(branch, target) {
+      const id = checkUserId(target.id);
+      const run = await store.branches.run(branch, (writes) => writes.deleteById(id));
+      cache.delete(id);
+      return { outcome: run.outcome, value: null };
+    },
+
+    async getUser(id) {
+      checkUserId(id);
+      const status: LRUCache.Status<number, User> = {};
+      const user = await cache.fetch(id, { status });
+      if (status.fetch === 'hit') counters.hit('user');
+      else counters.miss('user');
+      if (user === undefined) throw new NotFound('user_not_found');
+      return user;
+    },
+
+    async verifyPassword(id, password) {
+      checkUserId(id);
+      return checkPassword(password, await store.findPasswordHash(id));
+    },
+  };
+}

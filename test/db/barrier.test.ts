@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eq } from 'drizzle-orm';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withBarrier } from '../../src/db/barrier.js';
+import type { Tx } from '../../src/db/connection.js';
+import { users } from '../../src/db/schema/user.js';
+import type { BranchOp, BranchRef } from '../../src/domain/branch.js';
+import { BusinessFailure } from '../../src/domain/errors.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+let database: TestDatabase;
+let nextId = 1;
+
+beforeAll(async () => {
+  database = await createTestDatabase(['user', 'barrier'], { poolSize: 16 });
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+function branch(gid: string, op: BranchOp): BranchRef {
+  return { transType: 'saga', gid, branchId: '01', op };
+}
+
+/** The user branch's business code, counting how often each op's code actually ran. */
+function userBranch(id: number, runs: Record<string, number>, delayMs = 0) {
+  return {
+    action: async (tx: Tx) => {
+      runs.action = (runs.action ?? 0) + 1;
+      if (delayMs) await sleep(delayMs);
+      await tx.insert(users).values({ id, name: `user ${id}`, gender: 'x' });
+    },
+    compensate: async (tx: Tx) => {
+      runs.compensate = (runs.compensate ?? 0) + 1;
+      if (delayMs) await sleep(delayMs);
+      await tx.delete(users).where(eq(users.id, id));
+    },
+  };
+}
+
+async function userExists(id: number): Promise<boolean> {
+  const rows = await database.db.select({ id: users.id }).from(users).where(eq(users.id, id));
+  return rows.length === 1;
+}
+
+async function barrierRows(gid: string) {
+  const [rows] = await database.pool.query<RowDataPacket[]>(
+    'SELECT trans_type, branch_id, op, barrier_id, reason FROM barrier WHERE gid = ? ORDER BY id',
+    [gid],
+  );
+  return rows.map((row) => ({ ...row }));
+}
+
+describe('withBarrier', () => {
+  it('runs an action once and records its barrier row', async () => {
+    const id = nextId++;
+    const runs: Record<string, number> = {};
+    const result = await withBarrier(database.db, branch('g-once', 'action'), userBranch(id, runs).action);
+
+    expect(result.outcome).toBe('done');
+    expect(runs).toEqual({ action: 1 });
+    expect(await userExists(id)).toBe(true);
+    expect(await barrierRows('g-once')).toEqual([
+      { trans_type: 'saga', branch_id: '01', op: 'action', barrier_id: '01', reason: 'action' },
+    ]);
+  });
+
+  it('answers a repeated action as a duplicate without running it again', async () => {
+    const id = nextId++;
+    const runs: Record<string, number> = {};
+    const code = userBranch(id, runs);
+    await withBarrier(database.db, branch('g-twice', 'action'), code.action);
+    const second = await withBarrier(database.db, branch('g-twice', 'action'), code.action);
+
+    expect(second.outcome).toBe('duplicate');
+    expect(runs).toEqual({ action: 1 });
+    expect(await userExists(id)).toBe(true);
+  });
+
+  it('treats a compensation without its action as a null compensation and skips the business code', async () => {
+    const id = nextId++;
+    const runs: Record<string, number> = {};
+    const result = await withBarrier(
+      database.db,
+      branch('g-null', 'compensate'),
+      userBranch(id, runs).compensate,
+    );
+
+    expect(result.outcome).toBe('nullCompensation');
+    expect(runs).toEqual({});
+    // The compensation took the action's place (reason=compensate), which is what blocks a late action.
+    expect(await barrierRows('g-null')).toEqual([
+      { trans_type: 'saga', branch_id: '01', op: 'action', barrier_id: '01', reason: 'compensate' },
+      { trans_type: 'saga', branch_id: '01', op: 'compensate', barrier_id: '01', reason: 'compensate' },
+    ]);
+  });
+
+  it('reports an action arriving after its compensation as hanging and does not run it', async () => {
+    const id = nextId++;
+    const runs: Record<string, number> = {};
+    const code = userBranch(id, runs);
+    await withBarrier(database.db, branch('g-hang', 'compensate'), code.compensate);
+    const late = await withBarrier(database.db, branch('g-hang', 'action'), code.action);
+
+    expect(late.outcome).toBe('hanging');
+    expect(runs).toEqual({});
+    expect(await userExists(id)).toBe(false);
+  });
+
+  it('compensates an action once and answers a repeated compensation as a duplicate', async () => {
+    const id = nextId++;
+    const runs: Record<string, number> = {};
+    const code = userBranch(id, runs);
+    await withBarrier(database.db, branch('g-comp', 'action'), code.action);
+    const first = await withBarrier(database.db, branch('g-comp', 'compensate'), code.compensate);
+    const second = await withBarrier(database.db, branch('g-comp', 'compensate'), code.compensate);
+
+    expect([first.outcome, second.outcome]).toEqual(['done', 'duplicate']);
+    expect(runs).toEqual({ action: 1, compensate: 1 });
+    expect(await userExists(id)).toBe(false);
+  });
+
+  it('rolls back the barrier row with a failed action, so its compensation is a null compensation', async () => {
+    const id = nextId++;
+    const refuse = async () => {
+      throw new BusinessFailure('score_rejected');
+    };
+    await expect(withBarrier(database.db, branch('g-fail', 'action'), refuse)).rejects.toBeInstanceOf(
+      BusinessFailure,
+    );
+    expect(await barrierRows('g-fail')).toEqual([]);
+
+    const runs: Record<string, number> = {};
+    const compensation = await withBarrier(
+      database.db,
+      branch('g-fail', 'compensate'),
+      userBranch(id, runs).compensate,
+    );
+    expect(compensation.outcome).toBe('nullCompensation');
+    expect(runs).toEqual({});
+  });
+
+  it('keeps branches of one saga apart by branch id', async () => {
+    const runs: Record<string, number> = {};
+    const first = await withBarrier(
+      database.db,
+      { ...branch('g-two', 'action'), branchId: '01' },
+      async () => {
+        runs.first = 1;
+      },
+    );
+    const second = await withBarrier(
+      database.db,
+      { ...branch('g-two', 'action'), branchId: '02' },
+      async () => {
+        runs.second = 1;
+      },
+    );
+    expect([first.outcome, second.outcome]).toEqual(['done', 'done']);
+    expect(runs).toEqual({ first: 1, second: 1 });
+  });
+
+  it('runs the business code at most once per op when an action and its compensation race 200 times', async () => {
+    const tally = { doneThenCompensated: 0, compensatedFirst: 0 };
+    for (let round = 0; round < 200; round++) {
+      const id = nextId++;
+      const gid = `g-race-${round}`;
+      const runs: Record<string, number> = {};
+      const code = userBranch(id, runs, Math.random() < 0.5 ? 2 : 0);
+      const jitter = () => sleep(Math.floor(Math.random() * 4));
+      // Each call is also sent twice, as a retrying coordinator would.
+      const [a1, c1, a2, c2] = await Promise.all([
+        jitter().then(() => withBarrier(database.db, branch(gid, 'action'), code.action)),
+        jitter().then(() => withBarrier(database.db, branch(gid, 'compensate'), code.compensate)),
+        jitter().then(() => withBarrier(database.db, branch(gid, 'action'), code.action)),
+        jitter().then(() => withBarrier(database.db, branch(gid, 'compensate'), code.compensate)),
+      ]);
+      const actions = [a1.outcome, a2.outcome].sort();
+      const compensations = [c1.outcome, c2.outcome].sort();
+
+      expect(runs.action ?? 0).toBeLessThanOrEqual(1);
+      expect(runs.compensate ?? 0).toBeLessThanOrEqual(1);
+      // Whatever the order, a compensation always ends up having the last word: no user is left behind.
+      expect(await userExists(id)).toBe(false);
+      if (runs.action === 1) {
+        expect(actions).toEqual(['done', 'duplicate']);
+        expect(compensations).toEqual(['done', 'duplicate']);
+        expect(runs.compensate).toBe(1);
+        tally.doneThenCompensated++;
+      } else {
+        expect(compensations).toEqual(['duplicate', 'nullCompensation']);
+        expect(actions).toEqual(['hanging', 'hanging']);
+        expect(runs.compensate ?? 0).toBe(0);
+        tally.compensatedFirst++;
+      }
+    }
+    // Both orders happened, so the race was real.
+    expect(tally.doneThenCompensated).toBeGreaterThan(0);
+    expect(tally.compensatedFirst).toBeGreaterThan(0);
+  }, 120_000);
+});
