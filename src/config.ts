@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { duration, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
+import { duration, flag, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
 
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
@@ -40,6 +40,22 @@ const environment = z.object({
   SCORE_REJECTED_VALUES: integerList({ default: [10] }),
   BARRIER_RETENTION: duration({ default: '7d', min: 60_000 }),
   BARRIER_PRUNE_INTERVAL: duration({ default: '1h' }),
+  SAGA_TIMEOUT_MS: integer({ min: 100, default: 30_000 }),
+  RETRY_BASE_MS: integer({ min: 1, default: 100 }),
+  RETRY_FACTOR: integer({ min: 1, max: 10, default: 2 }),
+  RETRY_MAX_MS: integer({ min: 1, default: 10_000 }),
+  ALERT_RETRY_LIMIT: integer({ min: 1, default: 10 }),
+  SAGA_LEASE_MS: integer({ min: 1_000, default: 5_000 }),
+  RECOVERY_INTERVAL_MS: integer({ min: 50, default: 1_000 }),
+  SAGA_SECRET_KEY: optionalText(),
+  COORDINATOR_ID: optionalText(),
+  REGISTER_WAIT_MS: integer({ min: 0, max: 60_000, default: 5_000 }),
+  SHUTDOWN_GRACE_MS: integer({ min: 0, default: 10_000 }),
+  ADMIN_TOKEN: optionalText(),
+  LOGIN_RATE_MAX: integer({ min: 1, default: 10 }),
+  LOGIN_IP_RATE_MAX: integer({ min: 1, default: 100 }),
+  LOGIN_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
+  TRUST_PROXY: flag(false),
 });
 
 export type Environment = z.input<typeof environment>;
@@ -58,6 +74,24 @@ export interface Config {
   readonly cache: { readonly max: number; readonly ttlMs: number };
   readonly score: { readonly rejectedValues: readonly number[] };
   readonly barrier: { readonly retentionMs: number; readonly pruneIntervalMs: number };
+  readonly saga: {
+    readonly timeoutMs: number;
+    readonly retry: { readonly baseMs: number; readonly factor: number; readonly maxMs: number };
+    readonly alertRetryLimit: number;
+    readonly leaseMs: number;
+    readonly recoveryIntervalMs: number;
+    /** Seals secrets (password hashes) in saga input; derived from JWT_SECRET unless SAGA_SECRET_KEY is set. */
+    readonly secretKey: string;
+    readonly coordinatorId: string | undefined;
+  };
+  readonly api: {
+    readonly registerWaitMs: number;
+    readonly shutdownGraceMs: number;
+    /** Bearer token for the admin routes; undefined in production when unset (admin routes answer 404). */
+    readonly adminToken: string | undefined;
+    readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
+    readonly trustProxy: boolean;
+  };
   /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
   readonly warnings: readonly string[];
 }
@@ -93,7 +127,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'JWT_SECRET is not set: generated a random one for this process; tokens will not survive a restart',
     );
   }
+  if (env.SAGA_SECRET_KEY !== undefined && env.SAGA_SECRET_KEY.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    problems.push(`SAGA_SECRET_KEY expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`);
+  }
+  if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
+    problems.push(`RETRY_MAX_MS expects a value no smaller than RETRY_BASE_MS (${env.RETRY_BASE_MS})`);
+  }
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < 16) {
+    problems.push('ADMIN_TOKEN expects at least 16 characters');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+
+  let adminToken = env.ADMIN_TOKEN;
+  if (adminToken === undefined && env.NODE_ENV !== 'production') {
+    adminToken = randomBytes(24).toString('base64url');
+    warnings.push(`ADMIN_TOKEN is not set: generated one for this process: ${adminToken}`);
+  }
 
   return deepFreeze({
     env: env.NODE_ENV,
@@ -104,6 +153,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS },
     score: { rejectedValues: env.SCORE_REJECTED_VALUES },
     barrier: { retentionMs: env.BARRIER_RETENTION, pruneIntervalMs: env.BARRIER_PRUNE_INTERVAL },
+    saga: {
+      timeoutMs: env.SAGA_TIMEOUT_MS,
+      retry: { baseMs: env.RETRY_BASE_MS, factor: env.RETRY_FACTOR, maxMs: env.RETRY_MAX_MS },
+      alertRetryLimit: env.ALERT_RETRY_LIMIT,
+      leaseMs: env.SAGA_LEASE_MS,
+      recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
+      secretKey: env.SAGA_SECRET_KEY ?? (jwtSecret as string),
+      coordinatorId: env.COORDINATOR_ID,
+    },
+    api: {
+      registerWaitMs: env.REGISTER_WAIT_MS,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      adminToken,
+      login: {
+        maxPerId: env.LOGIN_RATE_MAX,
+        maxPerClient: env.LOGIN_IP_RATE_MAX,
+        windowMs: env.LOGIN_RATE_WINDOW,
+      },
+      trustProxy: env.TRUST_PROXY,
+    },
     warnings,
   });
 }

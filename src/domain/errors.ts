@@ -14,6 +14,11 @@ export const errorCatalog = {
     message: 'this branch was already compensated for this saga (hanging request)',
   },
   saga_timeout: { kind: 'business', message: 'a step kept failing past the saga timeout' },
+  sealed_input_unreadable: {
+    kind: 'business',
+    message:
+      "the saga's sealed input cannot be opened with this process's key (was SAGA_SECRET_KEY or JWT_SECRET changed?)",
+  },
   // transient: try again later
   unavailable: { kind: 'transient', message: 'a dependency is unavailable, try again' },
   // not found
@@ -31,9 +36,18 @@ export const errorCatalog = {
   unauthenticated: { kind: 'unauthenticated', message: 'authentication required' },
   invalid_credentials: { kind: 'unauthenticated', message: 'unknown id or wrong password' },
   rate_limited: { kind: 'rateLimited', message: 'too many requests, slow down' },
+  // a bug or an unexpected failure: the details are in the log, not in the answer
+  internal: { kind: 'internal', message: 'internal error' },
 } as const satisfies Record<string, { kind: ErrorKind; message: string }>;
 
-export type ErrorKind = 'business' | 'transient' | 'notFound' | 'invalid' | 'unauthenticated' | 'rateLimited';
+export type ErrorKind =
+  | 'business'
+  | 'transient'
+  | 'notFound'
+  | 'invalid'
+  | 'unauthenticated'
+  | 'rateLimited'
+  | 'internal';
 export type ErrorCode = keyof typeof errorCatalog;
 export type CodeOfKind<K extends ErrorKind> = {
   [C in ErrorCode]: (typeof errorCatalog)[C]['kind'] extends K ? C : never;
@@ -110,6 +124,14 @@ export class RateLimited extends DomainError {
   }
 }
 
+/** Something failed that should not have (a bug); callers see `internal`, the log sees the cause. */
+export class InternalError extends DomainError {
+  readonly kind = 'internal';
+  constructor(message?: string, options?: ErrorOptions) {
+    super('internal', message, options);
+  }
+}
+
 /** Rebuilds the typed error for a code (the inverse of toJSON), e.g. from a gRPC status or the saga log. */
 export function domainError(code: ErrorCode, message?: string): DomainError {
   const kind: ErrorKind = errorCatalog[code].kind;
@@ -126,5 +148,7 @@ export function domainError(code: ErrorCode, message?: string): DomainError {
       return new Unauthenticated(code as CodeOfKind<'unauthenticated'>, message);
     case 'rateLimited':
       return new RateLimited(message);
+    case 'internal':
+      return new InternalError(message);
   }
 }

@@ -1,8 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { datetime, index, int, json, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
-
-export const sagaStatuses = ['pending', 'compensating', 'succeeded', 'aborted'] as const;
-export type SagaStatus = (typeof sagaStatuses)[number];
+import { sagaStatuses } from '../../domain/saga.js';
 
 /**
  * The coordinator's log: one row per saga, holding the XState persisted snapshot it resumes from.

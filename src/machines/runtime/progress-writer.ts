@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SagaLog, SagaProgress } from '../../domain/saga.js';
+import type { RuntimeLogger } from './runtime-log.js';
+
+/**
+ * Writes one saga's progress to the log, one write at a time and latest first: when the saga moves
+ * again while a write is under way, only its newest state is written next (no write that carries no new
+ * information). The progress is read when the write starts, not when it was asked for. A failed write
+ * is retried until it succeeds or the saga turns out to belong to another process.
+ */
+export class ProgressWriter {
+  private dirty = false;
+  private writing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly gid: string,
+    private readonly owner: string,
+    private readonly log: SagaLog,
+    private readonly read: () => SagaProgress,
+    private readonly onWritten: (progress: SagaProgress) => void,
+    private readonly onLost: () => void,
+    private readonly logger: RuntimeLogger,
+  ) {}
+
+  markDirty(): void {
+    if (this.closed) return;
+    this.dirty = true;
+    this.writing ??= this.drain();
+  }
+
+  /** Resolves when everything asked for so far is written (or the writer was closed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async drain(): Promise<void> {
+    // Let the caller's `??=` store this promise before the loop can finish and clear it.
+    await Promise.resolve();
+    let failures = 0;
+    while (this.dirty && !this.closed) {
+      this.dirty = false;
+      const progress = this.read();
+      try {
+        const owned = await this.log.save(this.gid, this.owner, progress);
+        if (!owned) {
+          this.closed = true;
+          this.onLost();
+          break;
+        }
+        if (failures > 0) this.logger.info({ gid: this.gid }, 'saga log write succeeded again');
+        failures = 0;
+        this.onWritten(progress);
+      } catch (error) {
+        this.dirty = true;
+        failures++;
+        if (failures === 1)
+          this.logger.warn({ err: error, gid: this.gid }, 'saga log write failed; retrying');
+        await sleep(Math.min(1_000, 25 * 2 ** failures));
+      }
+    }
+    this.writing = undefined;
+  }
+}

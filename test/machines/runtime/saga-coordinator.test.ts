@@ -1,0 +1,324 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSagaLog } from '../../../src/db/saga-log.js';
+import { createScoreStore } from '../../../src/db/score-store.js';
+import { createUserStore } from '../../../src/db/user-store.js';
+import type { SagaLog } from '../../../src/domain/saga.js';
+import { createScoreService } from '../../../src/domain/score-service.js';
+import { createSecretBox } from '../../../src/domain/secret-box.js';
+import { createUserService } from '../../../src/domain/user-service.js';
+import {
+  type RegisterInput,
+  type RegisterServices,
+  registerSaga,
+} from '../../../src/machines/register-saga.js';
+import { SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
+import { createTestDatabase, queryOnce, type TestDatabase } from '../../helpers/database.js';
+import { fakeWorld, refused, transient } from '../../helpers/fake-services.js';
+
+let database: TestDatabase;
+const coordinators: SagaCoordinator[] = [];
+let nextId = 1;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  await Promise.all(coordinators.splice(0).map((coordinator) => coordinator.stop(0)));
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+function realServices(): RegisterServices {
+  const cache = { max: 100, ttlMs: 60_000 };
+  return {
+    users: createUserService(createUserStore(database.db), cache),
+    scores: createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache),
+    secrets: createSecretBox('x'.repeat(32)),
+  };
+}
+
+async function coordinator(
+  services: RegisterServices,
+  options: { log?: SagaLog; leaseMs?: number; owner?: string; timeoutMs?: number } = {},
+) {
+  const instance = new SagaCoordinator({
+    log: options.log ?? createSagaLog(database.db),
+    leaseMs: options.leaseMs ?? 5_000,
+    recoveryIntervalMs: 100,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    policy: { baseMs: 10, factor: 2, maxMs: 50 },
+    alertRetryLimit: 5,
+    ...(options.owner ? { owner: options.owner } : {}),
+  });
+  instance.define(registerSaga, services);
+  coordinators.push(instance);
+  await instance.start();
+  return instance;
+}
+
+function registration(score = 1): { gid: string; input: RegisterInput } {
+  const id = nextId++;
+  return {
+    gid: `gid-${id}-${Math.random().toString(36).slice(2, 8)}`,
+    input: { user: { id, name: `user ${id}`, gender: 'x' }, score, sealedPasswordHash: null },
+  };
+}
+
+async function sagaRow(gid: string) {
+  const rows = await queryOnce(
+    database.url,
+    'SELECT status, state, owner, attempts FROM saga WHERE gid = ?',
+    [gid],
+  );
+  return rows[0];
+}
+
+async function counts(id: number) {
+  const [users] = await queryOnce(database.url, 'SELECT COUNT(*) AS n FROM user WHERE id = ?', [id]);
+  const [scores] = await queryOnce(database.url, 'SELECT COUNT(*) AS n FROM user_score WHERE user_id = ?', [
+    id,
+  ]);
+  return { users: Number(users?.n), scores: Number(scores?.n) };
+}
+
+async function eventually<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value) || Date.now() > deadline) return value;
+    await sleep(50);
+  }
+}
+
+describe('SagaCoordinator', () => {
+  it('runs a registration to succeeded with both rows written and the log final', async () => {
+    const saga = await coordinator(realServices());
+    const { gid, input } = registration();
+    const started = await saga.begin('register', gid, input);
+    expect(started.created).toBe(true);
+    const result = started.created ? await started.result : undefined;
+
+    expect(result).toMatchObject({ status: 'succeeded', gid });
+    expect(await sagaRow(gid)).toMatchObject({ status: 'succeeded', state: 'scoreSaved' });
+    expect(await counts(input.user.id)).toEqual({ users: 1, scores: 1 });
+  });
+
+  it('aborts a registration with score 10 and leaves neither row', async () => {
+    const saga = await coordinator(realServices());
+    const { gid, input } = registration(10);
+    const started = await saga.begin('register', gid, input);
+    const result = started.created ? await started.result : undefined;
+
+    expect(result).toMatchObject({ status: 'aborted', error: { code: 'score_rejected' } });
+    expect(await sagaRow(gid)).toMatchObject({ status: 'aborted', state: 'aborted' });
+    expect(await counts(input.user.id)).toEqual({ users: 0, scores: 0 });
+  });
+
+  it('answers exists for a gid already in the log, and starts nothing', async () => {
+    const saga = await coordinator(realServices());
+    const { gid, input } = registration();
+    const first = await saga.begin('register', gid, input);
+    if (first.created) await first.result;
+    const second = await saga.begin('register', gid, { ...input, score: 99 });
+    expect(second.created).toBe(false);
+  });
+
+  it('commits the saga row before the first branch is called', async () => {
+    const real = realServices();
+    const seen: unknown[] = [];
+    const services: RegisterServices = {
+      ...real,
+      users: {
+        ...real.users,
+        async saveUser(branch, user) {
+          seen.push(await sagaRow(branch.gid)); // read over another connection: only committed rows show
+          return real.users.saveUser(branch, user);
+        },
+      },
+    };
+    const saga = await coordinator(services);
+    const { gid, input } = registration();
+    const started = await saga.begin('register', gid, input);
+    if (started.created) await started.result;
+    expect(seen).toEqual([expect.objectContaining({ status: 'pending', state: 'pending.calling' })]);
+  });
+
+  it('makes the decision to compensate durable before the first compensation is called', async () => {
+    const real = realServices();
+    const seenByCompensations: unknown[] = [];
+    const services: RegisterServices = {
+      ...real,
+      scores: {
+        ...real.scores,
+        async saveUserScoreCallback(branch, target) {
+          seenByCompensations.push((await sagaRow(branch.gid))?.status);
+          return real.scores.saveUserScoreCallback(branch, target);
+        },
+      },
+      users: {
+        ...real.users,
+        async saveUserCallback(branch, target) {
+          seenByCompensations.push((await sagaRow(branch.gid))?.status);
+          return real.users.saveUserCallback(branch, target);
+        },
+      },
+    };
+    const saga = await coordinator(services);
+    const { gid, input } = registration(10);
+    const started = await saga.begin('register', gid, input);
+    if (started.created) await started.result;
+    expect(seenByCompensations).toEqual(['compensating', 'compensating']);
+  });
+
+  it('hands its sagas over on a graceful stop, and another coordinator finishes them at once', async () => {
+    const world = fakeWorld();
+    world.script.saveUserScore = ['hang'];
+    const first = await coordinator(world.services);
+    const { gid, input } = registration();
+    await first.begin('register', gid, input);
+    await eventually(
+      () => sagaRow(gid),
+      (row) => row?.state === 'userSaved.calling',
+    );
+
+    await first.stop(50); // the hung call does not finish within the grace period
+    expect(await sagaRow(gid)).toMatchObject({ status: 'pending', owner: null });
+
+    world.releaseHung();
+    const second = await coordinator(world.services);
+    const row = await eventually(
+      () => sagaRow(gid),
+      (value) => value?.status === 'succeeded',
+    );
+    expect(row).toMatchObject({ status: 'succeeded', owner: second.owner });
+  });
+
+  it('takes over a saga whose owner stopped renewing its lease, and fences the old owner out', async () => {
+    const world = fakeWorld();
+    world.script.saveUserScore = ['hang'];
+    let partitioned = false;
+    const log = createSagaLog(database.db);
+    // The first coordinator loses the database: its renewals and writes fail from now on.
+    const flakyLog: SagaLog = {
+      ...log,
+      renewLeases: (owner, leaseMs) =>
+        partitioned ? Promise.reject(new Error('partitioned')) : log.renewLeases(owner, leaseMs),
+      save: (gid, owner, progress) =>
+        partitioned ? Promise.reject(new Error('partitioned')) : log.save(gid, owner, progress),
+    };
+    const first = await coordinator(world.services, { log: flakyLog, leaseMs: 1_000 });
+    const { gid, input } = registration();
+    const started = await first.begin('register', gid, input);
+    await eventually(
+      () => sagaRow(gid),
+      (row) => row?.state === 'userSaved.calling',
+    );
+    partitioned = true;
+
+    const second = await coordinator(world.services, { leaseMs: 1_000 });
+    world.releaseHung(); // the first coordinator's call returns now, but its writes cannot land
+    const row = await eventually(
+      () => sagaRow(gid),
+      (value) => value?.status === 'succeeded',
+    );
+    expect(row).toMatchObject({ status: 'succeeded', owner: second.owner });
+
+    partitioned = false; // the first one's pending write now reaches the database and is refused
+    const result = started.created ? await started.result : undefined;
+    expect(result).toEqual({ status: 'released', gid });
+    expect(await sagaRow(gid)).toMatchObject({ status: 'succeeded', owner: second.owner });
+  });
+
+  it('never lets two coordinators call one saga’s branches at the same time', async () => {
+    const world = fakeWorld();
+    const active = new Map<string, number>();
+    let overlaps = 0;
+    const slow = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, gidOf: (...args: A) => string) => {
+      return async (...args: A): Promise<R> => {
+        const gid = gidOf(...args);
+        active.set(gid, (active.get(gid) ?? 0) + 1);
+        if ((active.get(gid) ?? 0) > 1) overlaps++;
+        try {
+          await sleep(5 + Math.random() * 10);
+          return await fn(...args);
+        } finally {
+          active.set(gid, (active.get(gid) ?? 1) - 1);
+        }
+      };
+    };
+    const services: RegisterServices = {
+      ...world.services,
+      users: {
+        ...world.services.users,
+        saveUser: slow(world.services.users.saveUser, (branch) => branch.gid),
+        saveUserCallback: slow(world.services.users.saveUserCallback, (branch) => branch.gid),
+      },
+      scores: {
+        ...world.services.scores,
+        saveUserScore: slow(world.services.scores.saveUserScore, (branch) => branch.gid),
+        saveUserScoreCallback: slow(world.services.scores.saveUserScoreCallback, (branch) => branch.gid),
+      },
+    };
+    // Sagas written by a coordinator that died at once (never renewed): two live ones race to take them.
+    const dead = await coordinator(services, { leaseMs: 1_000 });
+    const gids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const { gid, input } = registration(i % 5 === 0 ? 10 : 1);
+      gids.push(gid);
+      world.script.saveUser = [...(world.script.saveUser ?? []), 'hang'];
+      await dead.begin('register', gid, input);
+    }
+    await dead.stop(0);
+    await database.pool.query('UPDATE saga SET owner = ?, lease_expires_at = NOW(3) WHERE gid IN (?)', [
+      'dead',
+      gids,
+    ]);
+    world.releaseHung();
+    world.script.saveUser = [];
+
+    await Promise.all([coordinator(services, { leaseMs: 1_000 }), coordinator(services, { leaseMs: 1_000 })]);
+    const rows = await eventually(
+      () => queryOnce(database.url, 'SELECT status FROM saga WHERE gid IN (?)', [gids]),
+      (all) => all.every((row) => row.status === 'succeeded' || row.status === 'aborted'),
+      30_000,
+    );
+    expect(rows.map((row) => row.status).sort()).toEqual([
+      ...Array(8).fill('aborted'),
+      ...Array(32).fill('succeeded'),
+    ]);
+    expect(overlaps).toBe(0);
+  }, 60_000);
+
+  it('retries a transient failure and records the attempts in the log', async () => {
+    const world = fakeWorld();
+    world.script.saveUser = [transient(), transient()];
+    const saga = await coordinator(world.services);
+    const { gid, input } = registration();
+    const started = await saga.begin('register', gid, input);
+    if (started.created) await started.result;
+    const [row] = await queryOnce(database.url, 'SELECT snapshot FROM saga WHERE gid = ?', [gid]);
+    const snapshot = typeof row?.snapshot === 'string' ? JSON.parse(row.snapshot) : row?.snapshot;
+    expect(snapshot.context.steps.saveUser).toMatchObject({ attempts: 3, status: 'succeeded' });
+  });
+
+  it('aborts a refused registration through the fake services too (compensations in reverse)', async () => {
+    const world = fakeWorld();
+    world.script.saveUserScore = [refused()];
+    const saga = await coordinator(world.services);
+    const { gid, input } = registration();
+    const started = await saga.begin('register', gid, input);
+    if (started.created) await started.result;
+    expect(world.calls.map((call) => call.method)).toEqual([
+      'saveUser',
+      'saveUserScore',
+      'saveUserScoreCallback',
+      'saveUserCallback',
+    ]);
+  });
+});
