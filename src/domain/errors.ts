@@ -28,6 +28,8 @@ export const errorCatalog = {
   not_found: { kind: 'notFound', message: 'not found' },
   // the caller sent something wrong
   invalid_argument: { kind: 'invalid', message: 'invalid argument' },
+  payload_too_large: { kind: 'invalid', message: 'the request body is too large' },
+  unsupported_media_type: { kind: 'invalid', message: 'send the body as application/json' },
   idempotency_key_reused: {
     kind: 'invalid',
     message: 'this Idempotency-Key was already used with a different request',

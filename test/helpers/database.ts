@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import { inject } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { type MigrationSetName, migrationSetNames } from '../../src/db/migration-sets.js';
 
-/** The server tests use; CI and the README start one on 127.0.0.1:3306 (root, empty password). */
-export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/';
+/** The server tests use, found (or started) by global-setup.ts. */
+export const TEST_SERVER_URL = inject('databaseServerUrl');
 
 export interface TestDatabase extends Database {
   readonly url: string;

@@ -1,19 +1,56 @@
+import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
-import { TEST_SERVER_URL } from './database.js';
+import type { TestProject } from 'vitest/node';
+import { findServerBinaries, NO_SERVER_HELP, startPrivateServer } from '../../src/db/local-server.js';
 
-/** Fails the run at once, with a useful message, when no MySQL-compatible server answers. */
-export default async function checkDatabaseServer(): Promise<() => Promise<void>> {
-  let connection: mysql.Connection;
-  try {
-    connection = await mysql.createConnection({ uri: TEST_SERVER_URL, connectTimeout: 5_000 });
-  } catch (error) {
-    throw new Error(
-      `The tests need a MySQL-compatible server at ${TEST_SERVER_URL} (root, empty password): ${String(error)}.\n` +
-        'Start one (e.g. `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`) ' +
-        'or set TEST_DATABASE_URL. `bash .ci/run` installs and starts MariaDB for you.',
-    );
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseServerUrl: string;
   }
-  // Databases left behind by an interrupted run (each test file drops its own when it finishes).
+}
+
+const DEFAULT_SERVER_URL = 'mysql://root@127.0.0.1:3306/';
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const connection = await mysql.createConnection({ uri: url, connectTimeout: 2_000 });
+    await connection.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the server the tests use: TEST_DATABASE_URL, else 127.0.0.1:3306 (root, no password), else a
+ * private MariaDB/MySQL started from the system's binaries under .data/test-mysql, so `npm test` works on
+ * a machine where the server is installed but not running.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let url = process.env.TEST_DATABASE_URL ?? DEFAULT_SERVER_URL;
+  let stop = async () => {};
+  if (!(await answers(url))) {
+    if (process.env.TEST_DATABASE_URL || !findServerBinaries()) {
+      throw new Error(
+        `The tests need a MySQL-compatible server at ${url} (root, no password).\n${NO_SERVER_HELP}`,
+      );
+    }
+    const log = {
+      info: (message: string) => console.log(message),
+      warn: (message: string) => console.warn(message),
+    };
+    const server = await startPrivateServer(resolve('.data/test-mysql'), log);
+    url = server.url;
+    stop = server.stop;
+  }
+  await dropLeftovers(url);
+  project.provide('databaseServerUrl', url);
+  return stop;
+}
+
+/** Databases left behind by an interrupted run (each test file drops its own when it finishes). */
+async function dropLeftovers(url: string): Promise<void> {
+  const connection = await mysql.createConnection({ uri: url });
   const [rows] = await connection.query<mysql.RowDataPacket[]>(
     "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'",
   );
@@ -25,5 +62,4 @@ export default async function checkDatabaseServer(): Promise<() => Promise<void>
     }
   }
   await connection.end();
-  return async () => {};
 }

@@ -1,0 +1,35 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * pino JSON logs; pretty-printed when a person is watching (a terminal, outside production).
+ * Secrets are redacted by path as a second line of defence: the code never logs them on purpose.
+ */
+export function createLogger(options: { level: string; env: string; pretty?: boolean }): Logger {
+  const pretty = options.pretty ?? (process.stdout.isTTY === true && options.env !== 'production');
+  return pino({
+    level: options.level,
+    base: { pid: process.pid },
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'password',
+        'passwordHash',
+        'token',
+        '*.password',
+        '*.passwordHash',
+        '*.sealedPasswordHash',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
+  });
+}

@@ -1,0 +1,59 @@
+// Starts the service and stops it gracefully. Everything else is built in app.ts.
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+try {
+  process.loadEnvFile();
+} catch {
+  // no .env file: the environment is all there is
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = createLogger({ level: config.log.level, env: config.env });
+for (const warning of config.warnings) logger.warn(warning);
+
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp(config, logger);
+  const address = await app.http.listen({ host: config.http.host, port: config.http.port });
+  logger.info({ address }, `saga service listening on ${address}`);
+} catch (error) {
+  logger.fatal({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`);
+  logger.flush();
+  process.exit(1);
+}
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping: no new requests; running steps may finish');
+  const force = setTimeout(() => {
+    logger.error('graceful stop took too long; exiting');
+    process.exit(1);
+  }, config.api.shutdownGraceMs + 15_000);
+  force.unref();
+  try {
+    await app.close();
+    logger.info('stopped');
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'error while stopping');
+    process.exit(1);
+  }
+}
+
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));

@@ -1,0 +1,88 @@
+import rateLimit from '@fastify/rate-limit';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { SagaLog } from '../../domain/saga.js';
+import type { ScoreService } from '../../domain/score-service.js';
+import type { UserService } from '../../domain/user-service.js';
+import type { Registration } from '../../machines/registration.js';
+import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
+import auth from './plugins/auth.js';
+import errorHandler from './plugins/error-handler.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+import { loginRoute } from './routes/login.js';
+import { registerRoute } from './routes/register.js';
+import { sagaRoutes } from './routes/sagas.js';
+import { userRoute } from './routes/user.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+/**
+ * fastify logs every request twice at info; under load that dominates the log. Requests go to debug;
+ * failures are logged by the error handler at the level they deserve.
+ */
+class RequestLogAtDebug extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    _error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    request.log.debug(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
+  }
+}
+
+export interface HttpDeps {
+  readonly logger: FastifyBaseLogger;
+  readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
+  readonly adminToken: string | undefined;
+  readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
+  readonly trustProxy: boolean;
+  readonly registration: Registration;
+  readonly users: UserService;
+  readonly scores: ScoreService;
+  readonly sagaLog: SagaLog;
+  readonly coordinator: SagaCoordinator;
+  readonly readiness: () => Promise<Readiness>;
+}
+
+/** The HTTP API: register, login, user, sagas (admin), health. Routes adapt the domain; they hold no logic. */
+export async function buildHttpServer(deps: HttpDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: deps.trustProxy,
+    requestIdHeader: 'x-request-id',
+    logController: new RequestLogAtDebug(),
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox's compiler: bodies are checked as sent (no coercion, no silently dropped fields).
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  await app.register(errorHandler);
+  await app.register(rateLimit, { global: false });
+  await app.register(auth, {
+    jwtSecret: deps.jwt.secret,
+    jwtExpiresInSeconds: deps.jwt.expiresInSeconds,
+    adminToken: deps.adminToken,
+  });
+
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(registerRoute, { registration: deps.registration });
+  await app.register(loginRoute, { users: deps.users, limits: deps.login });
+  await app.register(userRoute, { users: deps.users, scores: deps.scores });
+  if (app.adminEnabled) await app.register(sagaRoutes, { log: deps.sagaLog, coordinator: deps.coordinator });
+  return app;
+}

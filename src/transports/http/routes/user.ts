@@ -1,0 +1,50 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { NotFound } from '../../../domain/errors.js';
+import type { ScoreService } from '../../../domain/score-service.js';
+import type { UserService } from '../../../domain/user-service.js';
+import { commonErrors, ErrorEnvelope, UserId } from '../schemas.js';
+
+export interface UserRouteOptions {
+  readonly users: UserService;
+  readonly scores: ScoreService;
+}
+
+export const userRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, { users, scores }) => {
+  app.get(
+    '/user',
+    {
+      schema: {
+        summary: 'The logged-in user (id from the token), read through the cache',
+        tags: ['users'],
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({
+            id: UserId,
+            name: Type.String(),
+            gender: Type.String(),
+            score: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'null while the registration saga has not stored it yet',
+            }),
+          }),
+          401: ErrorEnvelope,
+          404: ErrorEnvelope,
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const id = await app.authenticatedUserId(request);
+      const [user, score] = await Promise.all([
+        users.getUser(id),
+        scores.getUserScore(id).then(
+          (found) => found.score,
+          (error: unknown) => {
+            if (error instanceof NotFound) return null;
+            throw error;
+          },
+        ),
+      ]);
+      return { ...user, score };
+    },
+  );
+};

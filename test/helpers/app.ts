@@ -1,0 +1,83 @@
+import { createHmac } from 'node:crypto';
+import { type App, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
+export const TEST_ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+
+export interface TestApp {
+  readonly app: App;
+  readonly database: TestDatabase;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The whole service (monolith) on a fresh database, listening on a free loopback port. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    BARRIER_PRUNE_INTERVAL: '0',
+    ...env,
+  });
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'silent', env: 'test', pretty: false });
+  const app = await buildApp(config, logger);
+  await app.http.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.http.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    app,
+    database,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A JSON request; returns status, headers and parsed body. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the route answers
+  return { status: response.status, headers: response.headers, body: json as any };
+}
+
+/** Builds a JWT by hand, so tests can forge the bad ones (alg none, other secrets, odd claims). */
+export function forgeToken(payload: object, options: { secret?: string; header?: object } = {}): string {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = encode(options.header ?? { alg: 'HS256', typ: 'JWT' });
+  const body = encode(payload);
+  const signature = createHmac('sha256', options.secret ?? TEST_JWT_SECRET)
+    .update(`${header}.${body}`)
+    .digest('base64url');
+  return `${header}.${body}.${signature}`;
+}
