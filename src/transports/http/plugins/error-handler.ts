@@ -12,11 +12,9 @@ const errorHandler: FastifyPluginAsync = async (app) => {
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({
-        error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` },
-      }),
+    reply.status(404).send({
+      error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` },
+    }),
   );
 };
 
