@@ -2,27 +2,37 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { startBarrierPruner } from './db/barrier-prune.js';
-import { openDatabase } from './db/connection.js';
+import { type Database, openDatabase } from './db/connection.js';
 import { redactUrl } from './db/database-url.js';
 import { resolveLocalDatabase } from './db/local-server.js';
 import { migrateDatabase } from './db/migrate.js';
-import { migrationSetNames } from './db/migration-sets.js';
+import type { MigrationSetName } from './db/migration-sets.js';
 import { createSagaLog } from './db/saga-log.js';
 import { createScoreStore } from './db/score-store.js';
 import { createUserStore } from './db/user-store.js';
-import { createScoreService } from './domain/score-service.js';
+import { createScoreService, type ScoreService } from './domain/score-service.js';
 import { createSecretBox } from './domain/secret-box.js';
-import { createUserService } from './domain/user-service.js';
+import { createUserService, type UserService } from './domain/user-service.js';
 import { registerSaga } from './machines/register-saga.js';
 import { createRegistration } from './machines/registration.js';
 import { SagaCoordinator } from './machines/runtime/saga-coordinator.js';
+import { channelCredentials, serverCredentials, tokenChecker } from './transports/grpc/credentials.js';
+import type { ClientSettings } from './transports/grpc/grpc-client.js';
+import { type RunningGrpcServer, startGrpcServer } from './transports/grpc/grpc-server.js';
+import { loadProtos } from './transports/grpc/protos.js';
+import { createScoreClient } from './transports/grpc/score-client.js';
+import { scoreHandlers } from './transports/grpc/score-handlers.js';
+import type { HandlerContext } from './transports/grpc/unary.js';
+import { createUserClient } from './transports/grpc/user-client.js';
+import { userHandlers } from './transports/grpc/user-handlers.js';
 import { buildHttpServer } from './transports/http/http-server.js';
 
 export interface App {
-  readonly http: FastifyInstance;
-  readonly coordinator: SagaCoordinator;
-  /** The database the process ended up using (DATABASE_URL, the local server, or a private one). */
-  readonly databaseUrl: string;
+  /** The HTTP API, when this process has the `api` role. */
+  readonly http: FastifyInstance | undefined;
+  readonly coordinator: SagaCoordinator | undefined;
+  /** gRPC servers of the `user` and `score` roles this process has. */
+  readonly grpc: { readonly user?: RunningGrpcServer; readonly score?: RunningGrpcServer };
   close(): Promise<void>;
 }
 
@@ -38,32 +48,158 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Builds the whole process from its configuration: database, services, coordinator, HTTP API. */
-export async function buildApp(config: Config, logger: Logger): Promise<App> {
-  const local = {
-    info: (message: string) => logger.info(message),
-    warn: (message: string) => logger.warn(message),
+/** What this process hosts, from its roles and where its services live. */
+function planOf(config: Config) {
+  const api = config.roles.has('api');
+  return {
+    api,
+    /** The user service runs here: to serve it over gRPC, or for a local api. */
+    hostsUser: config.roles.has('user') || (api && config.services.user.kind === 'local'),
+    hostsScore: config.roles.has('score') || (api && config.services.score.kind === 'local'),
   };
-  const location = config.database.url
-    ? { url: config.database.url, stop: async () => {} }
-    : await resolveLocalDatabase(config.database.dataDir, local);
-  const closers: Array<() => Promise<void>> = [location.stop];
+}
+
+/**
+ * Builds the process from its configuration. One process can be the whole monolith (api, user and score
+ * roles, services called in-process) or any one role of the split deployment, where the api's
+ * coordinator reaches the services over gRPC. Nothing below the transports knows which.
+ */
+export async function buildApp(config: Config, logger: Logger): Promise<App> {
+  const plan = planOf(config);
+  const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
-    for (const close of closers.reverse())
+    for (const close of closers.reverse()) {
       await close().catch((error: unknown) => logger.warn({ err: error }, 'close failed'));
+    }
   };
 
   try {
-    await migrateDatabase(location.url, migrationSetNames, local);
-    const database = openDatabase(location.url, { poolSize: config.database.poolSize });
-    closers.push(() => database.close());
-    logger.info({ database: redactUrl(location.url), pool: config.database.poolSize }, 'database ready');
+    // Databases: each service has its own URL (defaulting to DATABASE_URL, else the local default) and
+    // gets only the tables it owns. Services sharing a URL share one pool.
+    const wanted: Array<{ url: string | undefined; sets: MigrationSetName[] }> = [];
+    if (plan.hostsUser) wanted.push({ url: config.database.userUrl, sets: ['user', 'barrier'] });
+    if (plan.hostsScore) wanted.push({ url: config.database.scoreUrl, sets: ['score', 'barrier'] });
+    if (plan.api) wanted.push({ url: config.database.sagaUrl, sets: ['saga'] });
+    let fallbackUrl: string | undefined;
+    if (wanted.some((entry) => entry.url === undefined)) {
+      const local = await resolveLocalDatabase(config.database.dataDir, {
+        info: (message) => logger.info(message),
+        warn: (message) => logger.warn(message),
+      });
+      closers.push(local.stop);
+      fallbackUrl = local.url;
+    }
+    const setsByUrl = new Map<string, Set<MigrationSetName>>();
+    for (const entry of wanted) {
+      const url = entry.url ?? (fallbackUrl as string);
+      const sets = setsByUrl.get(url) ?? new Set();
+      for (const set of entry.sets) sets.add(set);
+      setsByUrl.set(url, sets);
+    }
+    const databases = new Map<string, Database>();
+    for (const [url, sets] of setsByUrl) {
+      await migrateDatabase(url, [...sets], { info: (message) => logger.info(message) });
+      const database = openDatabase(url, { poolSize: config.database.poolSize });
+      databases.set(url, database);
+      closers.push(() => database.close());
+      logger.info(
+        { database: redactUrl(url), sets: [...sets], pool: config.database.poolSize },
+        'database ready',
+      );
+    }
+    const databaseFor = (url: string | undefined) =>
+      databases.get(url ?? (fallbackUrl as string)) as Database;
 
-    const users = createUserService(createUserStore(database.db), config.cache);
-    const scores = createScoreService(createScoreStore(database.db), config.score, config.cache);
+    let localUsers: UserService | undefined;
+    let localScores: ScoreService | undefined;
+    if (plan.hostsUser)
+      localUsers = createUserService(createUserStore(databaseFor(config.database.userUrl).db), config.cache);
+    if (plan.hostsScore) {
+      localScores = createScoreService(
+        createScoreStore(databaseFor(config.database.scoreUrl).db),
+        config.score,
+        config.cache,
+      );
+    }
+    const barrierDatabases = new Set<Database>();
+    if (plan.hostsUser) barrierDatabases.add(databaseFor(config.database.userUrl));
+    if (plan.hostsScore) barrierDatabases.add(databaseFor(config.database.scoreUrl));
+    for (const database of barrierDatabases) {
+      closers.push(
+        startBarrierPruner(
+          database.db,
+          { retentionMs: config.barrier.retentionMs, intervalMs: config.barrier.pruneIntervalMs },
+          logger,
+        ),
+      );
+    }
+
+    // gRPC roles: one server each, every call checked against the service token.
+    const grpc: { user?: RunningGrpcServer; score?: RunningGrpcServer } = {};
+    const handlerContext = (): HandlerContext => ({
+      authorized: tokenChecker(config.grpc.serviceToken as string),
+      logger: logger.child({ component: 'grpc' }),
+    });
+    const protos = config.roles.has('user') || config.roles.has('score') ? loadProtos() : undefined;
+    if (config.roles.has('user') && protos && localUsers) {
+      grpc.user = await startGrpcServer(
+        config.grpc.userAddress,
+        {
+          name: 'user.User',
+          definition: protos.user.User.service,
+          implementation: userHandlers(localUsers, handlerContext()),
+        },
+        serverCredentials(config.grpc.tls),
+      );
+      closers.push(() => grpc.user!.stop(config.api.shutdownGraceMs));
+      logger.info(
+        { address: grpc.user.address, tls: Boolean(config.grpc.tls?.cert) },
+        'user service listening (gRPC)',
+      );
+    }
+    if (config.roles.has('score') && protos && localScores) {
+      grpc.score = await startGrpcServer(
+        config.grpc.scoreAddress,
+        {
+          name: 'score.UserScore',
+          definition: protos.score.UserScore.service,
+          implementation: scoreHandlers(localScores, handlerContext()),
+        },
+        serverCredentials(config.grpc.tls),
+      );
+      closers.push(() => grpc.score!.stop(config.api.shutdownGraceMs));
+      logger.info(
+        { address: grpc.score.address, tls: Boolean(config.grpc.tls?.cert) },
+        'score service listening (gRPC)',
+      );
+    }
+
+    if (!plan.api) return { http: undefined, coordinator: undefined, grpc, close: closeAll };
+
+    // The api role: the coordinator and HTTP, calling each service here or over gRPC as configured.
+    const clientSettings: ClientSettings = {
+      token: config.grpc.serviceToken as string,
+      deadlineMs: config.grpc.deadlineMs,
+      credentials: channelCredentials(config.grpc.tls),
+    };
+    let users = localUsers as UserService;
+    if (config.services.user.kind === 'grpc') {
+      const client = createUserClient(config.services.user, clientSettings);
+      closers.push(async () => client.close());
+      users = client;
+      logger.info({ target: config.services.user.url }, 'user service is remote (gRPC)');
+    }
+    let scores = localScores as ScoreService;
+    if (config.services.score.kind === 'grpc') {
+      const client = createScoreClient(config.services.score, clientSettings);
+      closers.push(async () => client.close());
+      scores = client;
+      logger.info({ target: config.services.score.url }, 'score service is remote (gRPC)');
+    }
+
+    const sagaDatabase = databaseFor(config.database.sagaUrl);
+    const sagaLog = createSagaLog(sagaDatabase.db);
     const secrets = createSecretBox(config.saga.secretKey);
-    const sagaLog = createSagaLog(database.db);
-
     const coordinator = new SagaCoordinator({
       log: sagaLog,
       leaseMs: config.saga.leaseMs,
@@ -78,13 +214,6 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     await coordinator.start();
     closers.push(() => coordinator.stop(config.api.shutdownGraceMs));
     logger.info({ owner: coordinator.owner }, 'saga coordinator started');
-
-    const stopPruner = startBarrierPruner(
-      database.db,
-      { retentionMs: config.barrier.retentionMs, intervalMs: config.barrier.pruneIntervalMs },
-      logger,
-    );
-    closers.push(stopPruner);
 
     const registration = createRegistration({
       coordinator,
@@ -104,18 +233,17 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       sagaLog,
       coordinator,
       readiness: async () => {
-        const database_ = await withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+        const database = await withTimeout(sagaDatabase.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
           () => true,
           () => false,
         );
-        const checks = { database: database_, migrations: true, recovery: coordinator.healthy };
+        const checks = { database, migrations: true, recovery: coordinator.healthy };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
     });
-    // The HTTP server closes first: no new requests while the coordinator drains.
+    // Closed first: no new requests while the coordinator drains.
     closers.push(() => http.close());
-
-    return { http, coordinator, databaseUrl: location.url, close: closeAll };
+    return { http, coordinator, grpc, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

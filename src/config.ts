@@ -1,28 +1,42 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { duration, flag, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
+import {
+  type ListenAddress,
+  parseListenAddress,
+  parseServiceTarget,
+  type ServiceTarget,
+} from './config/grpc-address.js';
+
+export const roleNames = ['api', 'user', 'score'] as const;
+export type Role = (typeof roleNames)[number];
+
+/** Where the coordinator and the API find a domain service: in this process, or behind gRPC. */
+export type ServiceLocation = { readonly kind: 'local' } | ({ readonly kind: 'grpc' } & ServiceTarget);
 
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
-const databaseUrl = optionalText().superRefine((value, ctx) => {
-  if (value === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expects a URL such as mysql://user:password@host:3306/database',
-    });
-    return;
-  }
-  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expects a mysql:// or mariadb:// URL, got "${url.protocol}//"`,
-    });
-  }
-});
+const databaseUrl = () =>
+  optionalText().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expects a URL such as mysql://user:password@host:3306/database',
+      });
+      return;
+    }
+    if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expects a mysql:// or mariadb:// URL, got "${url.protocol}//"`,
+      });
+    }
+  });
 
 /** The environment variables we read; README.md (Configuration) documents each one. */
 const environment = z.object({
@@ -30,7 +44,20 @@ const environment = z.object({
   HOST: text('127.0.0.1'),
   PORT: integer({ min: 0, max: 65_535, default: 8888 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-  DATABASE_URL: databaseUrl,
+  DATABASE_URL: databaseUrl(),
+  USER_DATABASE_URL: databaseUrl(),
+  SCORE_DATABASE_URL: databaseUrl(),
+  SAGA_DATABASE_URL: databaseUrl(),
+  ROLES: text('api,user,score'),
+  USER_SERVICE: text('local'),
+  SCORE_SERVICE: text('local'),
+  USER_GRPC_ADDR: text('127.0.0.1:50051'),
+  SCORE_GRPC_ADDR: text('127.0.0.1:50052'),
+  SERVICE_TOKEN: optionalText(),
+  GRPC_DEADLINE_MS: integer({ min: 10, max: 600_000, default: 3_000 }),
+  GRPC_TLS_CERT: optionalText(),
+  GRPC_TLS_KEY: optionalText(),
+  GRPC_TLS_CA: optionalText(),
   DB_POOL_SIZE: integer({ min: 1, max: 1000, default: 16 }),
   DATA_DIR: text('.data'),
   JWT_SECRET: optionalText(),
@@ -64,9 +91,25 @@ export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly http: { readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
+  /** What this process serves: the HTTP API and coordinator, and/or the user and score services over gRPC. */
+  readonly roles: ReadonlySet<Role>;
+  readonly services: { readonly user: ServiceLocation; readonly score: ServiceLocation };
+  readonly grpc: {
+    readonly userAddress: ListenAddress;
+    readonly scoreAddress: ListenAddress;
+    readonly deadlineMs: number;
+    /** Every gRPC call carries it; undefined only when this process neither serves nor calls gRPC. */
+    readonly serviceToken: string | undefined;
+    /** PEM contents. cert+key: serve (and call) with TLS; ca: verify peers, and require client certs. */
+    readonly tls: { readonly cert?: Buffer; readonly key?: Buffer; readonly ca?: Buffer } | undefined;
+  };
   readonly database: {
     /** undefined: use 127.0.0.1:3306 if it answers, otherwise start a private server (see db/local-server). */
     readonly url: string | undefined;
+    /** Each service's own database; each defaults to `url`. */
+    readonly userUrl: string | undefined;
+    readonly scoreUrl: string | undefined;
+    readonly sagaUrl: string | undefined;
     readonly poolSize: number;
     readonly dataDir: string;
   };
@@ -136,6 +179,84 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < 16) {
     problems.push('ADMIN_TOKEN expects at least 16 characters');
   }
+  const roles = new Set<Role>();
+  for (const role of env.ROLES.split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    if ((roleNames as readonly string[]).includes(role)) roles.add(role as Role);
+    else problems.push(`ROLES expects a comma-separated list of ${roleNames.join(', ')}, got "${env.ROLES}"`);
+  }
+  if (roles.size === 0) problems.push(`ROLES expects at least one of ${roleNames.join(', ')}`);
+
+  const location = (name: string, value: string): ServiceLocation => {
+    if (value === 'local') return { kind: 'local' };
+    const target = parseServiceTarget(value);
+    if (typeof target === 'string') {
+      problems.push(`${name} ${target}`);
+      return { kind: 'local' };
+    }
+    return { kind: 'grpc', ...target };
+  };
+  const services = {
+    user: location('USER_SERVICE', env.USER_SERVICE),
+    score: location('SCORE_SERVICE', env.SCORE_SERVICE),
+  };
+  const listen = (name: string, value: string): ListenAddress => {
+    const address = parseListenAddress(value);
+    if (typeof address === 'string') {
+      problems.push(`${name} ${address}`);
+      return { host: '127.0.0.1', port: 0 };
+    }
+    return address;
+  };
+  const userAddress = listen('USER_GRPC_ADDR', env.USER_GRPC_ADDR);
+  const scoreAddress = listen('SCORE_GRPC_ADDR', env.SCORE_GRPC_ADDR);
+
+  const servesGrpc = roles.has('user') || roles.has('score');
+  const callsGrpc = roles.has('api') && (services.user.kind === 'grpc' || services.score.kind === 'grpc');
+  let serviceToken = env.SERVICE_TOKEN;
+  if (serviceToken !== undefined && serviceToken.length < 16)
+    problems.push('SERVICE_TOKEN expects at least 16 characters');
+  if (serviceToken === undefined && (servesGrpc || callsGrpc)) {
+    if (env.NODE_ENV === 'production') {
+      problems.push(
+        `SERVICE_TOKEN is required when this process ${servesGrpc ? 'serves' : 'calls'} gRPC services in production` +
+          ' (the same value in every process; generate one with: openssl rand -base64 32)',
+      );
+    } else {
+      serviceToken = randomBytes(24).toString('base64url');
+      warnings.push(
+        `SERVICE_TOKEN is not set: generated one for this process: ${serviceToken} ` +
+          '(processes of a split deployment need the same SERVICE_TOKEN)',
+      );
+    }
+  }
+
+  const readPem = (name: string, path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      problems.push(
+        `${name} expects a readable PEM file, got "${path}" (${(error as NodeJS.ErrnoException).code})`,
+      );
+      return undefined;
+    }
+  };
+  const cert = readPem('GRPC_TLS_CERT', env.GRPC_TLS_CERT);
+  const key = readPem('GRPC_TLS_KEY', env.GRPC_TLS_KEY);
+  const ca = readPem('GRPC_TLS_CA', env.GRPC_TLS_CA);
+  if ((env.GRPC_TLS_CERT === undefined) !== (env.GRPC_TLS_KEY === undefined)) {
+    problems.push('GRPC_TLS_CERT and GRPC_TLS_KEY expect to be set together');
+  }
+  if (servesGrpc && env.GRPC_TLS_CA !== undefined && env.GRPC_TLS_CERT === undefined) {
+    problems.push('GRPC_TLS_CA on a process that serves gRPC expects GRPC_TLS_CERT and GRPC_TLS_KEY too');
+  }
+  const tls =
+    cert || key || ca
+      ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
+      : undefined;
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = env.ADMIN_TOKEN;
@@ -148,7 +269,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: env.NODE_ENV,
     http: { host: env.HOST, port: env.PORT },
     log: { level: env.LOG_LEVEL },
-    database: { url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, dataDir: env.DATA_DIR },
+    roles,
+    services,
+    grpc: { userAddress, scoreAddress, deadlineMs: env.GRPC_DEADLINE_MS, serviceToken, tls },
+    database: {
+      url: env.DATABASE_URL,
+      userUrl: env.USER_DATABASE_URL ?? env.DATABASE_URL,
+      scoreUrl: env.SCORE_DATABASE_URL ?? env.DATABASE_URL,
+      sagaUrl: env.SAGA_DATABASE_URL ?? env.DATABASE_URL,
+      poolSize: env.DB_POOL_SIZE,
+      dataDir: env.DATA_DIR,
+    },
     jwt: { secret: jwtSecret as string, expiresInSeconds: env.JWT_EXPIRES_IN },
     cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS },
     score: { rejectedValues: env.SCORE_REJECTED_VALUES },
@@ -178,7 +309,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
+  // Buffers and Sets keep their own identity: freezing a Buffer throws, and a Set cannot be frozen usefully.
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Set)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }

@@ -1,4 +1,5 @@
 // Starts the service and stops it gracefully. Everything else is built in app.ts.
+import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -8,6 +9,11 @@ try {
 } catch {
   // no .env file: the environment is all there is
 }
+
+// `--role user` (repeatable) is the command-line spelling of ROLES.
+const { values: args } = parseArgs({ options: { role: { type: 'string', multiple: true } }, strict: false });
+const roles = args.role;
+if (Array.isArray(roles) && roles.length > 0) process.env.ROLES = roles.join(',');
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -26,8 +32,12 @@ for (const warning of config.warnings) logger.warn(warning);
 let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp(config, logger);
-  const address = await app.http.listen({ host: config.http.host, port: config.http.port });
-  logger.info({ address }, `saga service listening on ${address}`);
+  if (app.http) {
+    const address = await app.http.listen({ host: config.http.host, port: config.http.port });
+    logger.info({ address, roles: [...config.roles] }, `saga service listening on ${address}`);
+  } else {
+    logger.info({ roles: [...config.roles] }, 'saga service started');
+  }
 } catch (error) {
   logger.fatal({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`);
   logger.flush();

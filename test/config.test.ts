@@ -21,9 +21,8 @@ describe('loadConfig', () => {
   it('refuses to start in production without a JWT secret of at least 32 characters', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET expects at least 32 characters/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(ConfigError);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe(
-      'x'.repeat(32),
-    );
+    const strong = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), SERVICE_TOKEN: 's'.repeat(16) };
+    expect(loadConfig(strong).jwt.secret).toBe('x'.repeat(32));
   });
 
   it('names every bad variable and what it expects', () => {
@@ -58,6 +57,71 @@ describe('loadConfig', () => {
 
   it('treats an empty value as unset', () => {
     expect(loadConfig({ PORT: '', HOST: '' }).http).toEqual({ host: '127.0.0.1', port: 8888 });
+  });
+
+  it('defaults to the monolith: all three roles, services in-process, gRPC on 50051 and 50052', () => {
+    const config = loadConfig({});
+    expect([...config.roles].sort()).toEqual(['api', 'score', 'user']);
+    expect(config.services).toEqual({ user: { kind: 'local' }, score: { kind: 'local' } });
+    expect(config.grpc.userAddress).toEqual({ host: '127.0.0.1', port: 50_051 });
+    expect(config.grpc.scoreAddress).toEqual({ host: '127.0.0.1', port: 50_052 });
+    expect(config.grpc.deadlineMs).toBe(3_000);
+  });
+
+  it('reads roles and remote service locations', () => {
+    const config = loadConfig({
+      ROLES: 'api',
+      USER_SERVICE: 'grpc://10.0.0.1:1,10.0.0.2:1',
+      SCORE_SERVICE: 'grpc://score.internal:50052',
+      SERVICE_TOKEN: 'a-service-token-of-enough-length',
+    });
+    expect([...config.roles]).toEqual(['api']);
+    expect(config.services.user).toMatchObject({ kind: 'grpc', target: 'ipv4:10.0.0.1:1,10.0.0.2:1' });
+    expect(config.services.score).toMatchObject({ kind: 'grpc', target: 'dns:///score.internal:50052' });
+  });
+
+  it('gives each service its own database URL, defaulting to DATABASE_URL', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'mysql://root@db:3306/all',
+      SCORE_DATABASE_URL: 'mysql://root@db2:3306/scores',
+    });
+    expect(config.database).toMatchObject({
+      userUrl: 'mysql://root@db:3306/all',
+      scoreUrl: 'mysql://root@db2:3306/scores',
+      sagaUrl: 'mysql://root@db:3306/all',
+    });
+  });
+
+  it('refuses unknown roles and bad service locations by name', () => {
+    expect(() => loadConfig({ ROLES: 'api,billing' })).toThrow(
+      /ROLES expects a comma-separated list of api, user, score/,
+    );
+    expect(() => loadConfig({ USER_SERVICE: 'remote' })).toThrow(/USER_SERVICE expects "local" or grpc:\/\//);
+    expect(() => loadConfig({ SCORE_GRPC_ADDR: 'nowhere' })).toThrow(/SCORE_GRPC_ADDR expects host:port/);
+  });
+
+  it('refuses a gRPC role or a gRPC client without SERVICE_TOKEN in production', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), ADMIN_TOKEN: 'y'.repeat(16) };
+    expect(() => loadConfig({ ...production, ROLES: 'user' })).toThrow(/SERVICE_TOKEN is required/);
+    expect(() => loadConfig({ ...production, ROLES: 'api', USER_SERVICE: 'grpc://127.0.0.1:1' })).toThrow(
+      /SERVICE_TOKEN is required/,
+    );
+    expect(loadConfig({ ...production, ROLES: 'api' }).grpc.serviceToken).toBeUndefined();
+  });
+
+  it('generates a service token outside production and says so', () => {
+    const config = loadConfig({ ROLES: 'user' });
+    expect(config.grpc.serviceToken?.length).toBeGreaterThanOrEqual(16);
+    expect(config.warnings.join()).toMatch(/SERVICE_TOKEN is not set/);
+  });
+
+  it('refuses TLS settings that do not fit together', () => {
+    expect(() => loadConfig({ GRPC_TLS_CERT: '/nonexistent/cert.pem' })).toThrow(
+      /GRPC_TLS_CERT expects a readable PEM file/,
+    );
+    expect(() => loadConfig({ GRPC_TLS_CERT: 'package.json' })).toThrow(
+      /GRPC_TLS_CERT and GRPC_TLS_KEY expect to be set together/,
+    );
   });
 
   it('returns a frozen object', () => {

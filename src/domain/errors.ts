@@ -13,6 +13,7 @@ export const errorCatalog = {
     kind: 'business',
     message: 'this branch was already compensated for this saga (hanging request)',
   },
+  branch_refused: { kind: 'business', message: 'a remote branch refused (gRPC ABORTED)' },
   saga_timeout: { kind: 'business', message: 'a step kept failing past the saga timeout' },
   sealed_input_unreadable: {
     kind: 'business',

@@ -75,8 +75,12 @@ function failureOf(error: unknown): { error: ErrorInfo; kind: ErrorKind } {
   return { error: { code: 'internal', message: `unexpected error: ${message}` }, kind: 'internal' };
 }
 
-/** A forward step that gets any of these answers cannot succeed by retrying: compensate. */
-const REFUSALS = new Set(['business', 'invalid', 'notFound', 'unauthenticated']);
+/**
+ * A forward step that gets any of these answers cannot succeed by retrying: compensate. Not among them:
+ * `unauthenticated` (a service refusing our credential is a configuration problem an operator can fix;
+ * the saga waits for it rather than aborting) and `internal` (retried, and logged as an error).
+ */
+const REFUSALS = new Set(['business', 'invalid', 'notFound']);
 
 function stepActor<Input, Services>(
   step: string,

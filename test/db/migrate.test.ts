@@ -37,10 +37,7 @@ describe('migrateDatabase', () => {
     const userOnly = new URL(only, TEST_SERVER_URL).toString();
     try {
       await migrateDatabase(userOnly, ['user', 'barrier']);
-      const tables = await queryOnce(
-        userOnly,
-        'SHOW TABLES WHERE `Tables_in_' + only + "` NOT LIKE '\\_\\_%'",
-      );
+      const tables = await queryOnce(userOnly, `SHOW TABLES WHERE \`Tables_in_${only}\` NOT LIKE '\\_\\_%'`);
       expect(tables.map((row) => Object.values(row)[0]).sort()).toEqual(['barrier', 'user']);
     } finally {
       await dropDatabase(only);

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
 export const TEST_ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const TEST_SERVICE_TOKEN = 'service-token-for-tests-0123456789';
 
 export interface TestApp {
   readonly app: App;
@@ -23,10 +24,15 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     BARRIER_PRUNE_INTERVAL: '0',
+    SERVICE_TOKEN: TEST_SERVICE_TOKEN,
+    // Free ports: test files run in parallel, each with its own monolith.
+    USER_GRPC_ADDR: '127.0.0.1:0',
+    SCORE_GRPC_ADDR: '127.0.0.1:0',
     ...env,
   });
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'silent', env: 'test', pretty: false });
   const app = await buildApp(config, logger);
+  if (!app.http) throw new Error('startTestApp needs the api role');
   await app.http.listen({ host: '127.0.0.1', port: 0 });
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { healthCheck } from './grpc.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,7 +32,7 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number; args?: string[] } = {},
+  options: { readyPath?: string; timeoutMs?: number; args?: string[]; readyGrpc?: string } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(options.args ?? [])], {
@@ -41,6 +42,10 @@ export async function startServiceProcess(
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       BARRIER_PRUNE_INTERVAL: '0',
+      SERVICE_TOKEN: 'service-token-for-tests-0123456789',
+      // Free ports: test files run in parallel; a test that needs a known port sets it.
+      USER_GRPC_ADDR: '127.0.0.1:0',
+      SCORE_GRPC_ADDR: '127.0.0.1:0',
       ...env,
       PORT: String(port),
     },
@@ -69,13 +74,19 @@ export async function startServiceProcess(
   const readyPath = options.readyPath ?? '/readyz';
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
+    if (child.exitCode !== null) {
       throw new Error(`service exited with ${child.exitCode} while starting:\n${output}`);
-    try {
-      const response = await fetch(`${url}${readyPath}`);
-      if (response.status === 200) return service;
-    } catch {
-      // not listening yet
+    }
+    if (options.readyGrpc !== undefined) {
+      // A gRPC role has no HTTP: it is ready when the standard health check says so.
+      if ((await healthCheck(options.readyGrpc)) === 'SERVING') return service;
+    } else {
+      try {
+        const response = await fetch(`${url}${readyPath}`);
+        if (response.status === 200) return service;
+      } catch {
+        // not listening yet
+      }
     }
     await sleep(100);
   }

@@ -1,0 +1,10 @@
+// Original file: proto/user.proto
+
+
+export interface IdRequest {
+  'id'?: (string);
+}
+
+export interface IdRequest__Output {
+  'id': (string);
+}

@@ -1,0 +1,16 @@
+// Original file: proto/user.proto
+
+
+export interface UserResponse {
+  'id'?: (string);
+  'name'?: (string);
+  'gender'?: (string);
+  'barrier'?: (string);
+}
+
+export interface UserResponse__Output {
+  'id': (string);
+  'name': (string);
+  'gender': (string);
+  'barrier': (string);
+}

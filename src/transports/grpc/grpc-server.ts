@@ -1,0 +1,67 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { ListenAddress } from '../../config/grpc-address.js';
+import { loadProtos } from './protos.js';
+
+export interface ServiceBinding {
+  /** Fully qualified name: `user.User` or `score.UserScore`. */
+  readonly name: string;
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  readonly address: string;
+  stop(graceMs: number): Promise<void>;
+}
+
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  // Our messages are tiny; a large one is an attack or a bug, refused before it is parsed.
+  'grpc.max_receive_message_length': 1024 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+};
+
+/**
+ * One server for one role: the service itself, the standard health service (grpc.health.v1) and server
+ * reflection, so grpcurl-style tools work. Health and reflection answer without the service token: they
+ * carry no data (orchestrator probes cannot send metadata), while every call of our services needs it.
+ */
+export async function startGrpcServer(
+  address: ListenAddress,
+  binding: ServiceBinding,
+  credentials: grpc.ServerCredentials,
+): Promise<RunningGrpcServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(binding.definition, binding.implementation);
+  const health = new HealthImplementation({ '': 'SERVING', [binding.name]: 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
+
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${address.port}`, credentials, (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return {
+    port,
+    address: `${host}:${port}`,
+    async stop(graceMs) {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(binding.name, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import * as grpc from '@grpc/grpc-js';
+import { type BranchRef, parseBranchRef } from '../../domain/branch.js';
+
+/** DTM's names for the barrier identity in gRPC metadata (dtmgrpc). */
+const GID = 'dtm-gid';
+const TRANS_TYPE = 'dtm-trans_type';
+const BRANCH_ID = 'dtm-branch_id';
+const OP = 'dtm-op';
+
+export function branchMetadata(branch: BranchRef, metadata = new grpc.Metadata()): grpc.Metadata {
+  metadata.set(GID, branch.gid);
+  metadata.set(TRANS_TYPE, branch.transType);
+  metadata.set(BRANCH_ID, branch.branchId);
+  metadata.set(OP, branch.op);
+  return metadata;
+}
+
+function text(metadata: grpc.Metadata, key: string): string | undefined {
+  const [value] = metadata.get(key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The barrier identity of a branch call; InvalidArgument when any part is missing or malformed. */
+export function branchFromMetadata(metadata: grpc.Metadata): BranchRef {
+  return parseBranchRef({
+    gid: text(metadata, GID),
+    transType: text(metadata, TRANS_TYPE),
+    branchId: text(metadata, BRANCH_ID),
+    op: text(metadata, OP),
+  });
+}
+
+export function bearerToken(metadata: grpc.Metadata): string | undefined {
+  const header = text(metadata, 'authorization');
+  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
