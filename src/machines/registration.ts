@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ulid } from 'ulid';
 import { type ErrorInfo, InvalidArgument } from '../domain/errors.js';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from '../domain/password.js';
 import { isFinalStatus, type SagaLog, type SagaRecord } from '../domain/saga.js';
 import { checkScore } from '../domain/score.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import { checkLabel, checkUserId, GENDER_MAX, NAME_MAX, type User } from '../domain/user.js';
+import { newGid } from './gid.js';
 import { type RegisterInput, type RegisterResults, registerSaga } from './register-saga.js';
 import type { SagaCoordinator, SagaResult } from './runtime/saga-coordinator.js';
 
@@ -150,7 +150,7 @@ export function createRegistration(deps: RegistrationDeps) {
         throw new InvalidArgument('Idempotency-Key must be 1 to 255 visible ASCII characters');
       }
       const fingerprint = idempotencyKey === undefined ? null : fingerprintOf(request);
-      const gid = idempotencyKey === undefined ? ulid() : gidForKey(idempotencyKey);
+      const gid = idempotencyKey === undefined ? newGid() : gidForKey(idempotencyKey);
       if (idempotencyKey !== undefined) {
         const existing = await deps.log.get(gid);
         if (existing) return replay(existing, request, fingerprint as string);

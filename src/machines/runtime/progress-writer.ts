@@ -10,6 +10,7 @@ import type { RuntimeLogger } from './runtime-log.js';
  */
 export class ProgressWriter {
   private dirty = false;
+  private deferredSince = 0;
   private writing: Promise<void> | undefined;
   private closed = false;
 
@@ -25,8 +26,26 @@ export class ProgressWriter {
 
   markDirty(): void {
     if (this.closed) return;
+    this.deferredSince = 0;
     this.dirty = true;
     this.writing ??= this.drain();
+  }
+
+  /**
+   * The saga moved in a way recovery does not need written at once (a forward step succeeded: replayed
+   * after a crash, it meets its barrier and answers `duplicate`). Written by the next urgent write, or by
+   * `checkpoint()` if the saga is still there a while later, so readers see it move.
+   */
+  markDeferred(now: number): void {
+    if (this.closed || this.deferredSince !== 0) return;
+    this.deferredSince = now;
+  }
+
+  /** Writes a deferred move made before `before`; true if one was pending. */
+  checkpoint(before: number): boolean {
+    if (this.deferredSince === 0 || this.deferredSince > before) return false;
+    this.markDirty();
+    return true;
   }
 
   /** Resolves when everything asked for so far is written (or the writer was closed). */

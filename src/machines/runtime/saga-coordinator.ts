@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { type Actor, type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
+import {
+  type Actor,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type InspectionEvent,
+} from 'xstate';
 import type { BranchOp } from '../../domain/branch.js';
 import { type ErrorInfo, TransientFailure } from '../../domain/errors.js';
 import { isFinalStatus, type SagaLog, type SagaProgress, type SagaRecord } from '../../domain/saga.js';
@@ -54,6 +60,9 @@ export interface CoordinatorOptions {
   readonly recoveryBatch?: number;
 }
 
+/** How long a deferred move may stay unwritten (see needsWriteNow). */
+const CHECKPOINT_MS = 1_000;
+
 interface RunningSaga {
   readonly gid: string;
   readonly type: string;
@@ -87,6 +96,7 @@ export class SagaCoordinator {
   private readonly lease: LeaseKeeper;
   private readonly logger: RuntimeLogger;
   private recoveryTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
   private recovering: Promise<void> | undefined;
   private lastRecoveryAt = 0;
   private accepting = false;
@@ -130,6 +140,8 @@ export class SagaCoordinator {
     await this.recoverOnce();
     this.recoveryTimer = setInterval(() => void this.recoverOnce(), this.options.recoveryIntervalMs);
     this.recoveryTimer.unref();
+    this.checkpointTimer = setInterval(() => this.checkpoint(), CHECKPOINT_MS);
+    this.checkpointTimer.unref();
   }
 
   /** One recovery pass; a tick that comes while a pass is still running joins it. */
@@ -207,6 +219,7 @@ export class SagaCoordinator {
   async stop(graceMs: number): Promise<void> {
     this.accepting = false;
     clearInterval(this.recoveryTimer);
+    clearInterval(this.checkpointTimer);
     await this.recovering;
     this.draining = true;
     if (this.inFlight > 0) {
@@ -216,7 +229,9 @@ export class SagaCoordinator {
       clearTimeout(timer);
     }
     const running = [...this.sagas.values()];
-    for (const saga of running) saga.actor.stop();
+    // Deferred moves too: the process that resumes these should not replay steps it need not. Written
+    // while the actors still run: a stopped actor's snapshot would restore as stopped, and never move.
+    for (const saga of running) saga.writer.checkpoint(Number.POSITIVE_INFINITY);
     await Promise.race([
       Promise.all(running.map((saga) => saga.writer.flush())),
       new Promise((resolve) => setTimeout(resolve, Math.max(1_000, graceMs)).unref()),
@@ -256,7 +271,10 @@ export class SagaCoordinator {
       this.logger,
     );
     const subscription = actor.subscribe({
-      next: () => writer.markDirty(),
+      next: (snapshot) => {
+        if (needsWriteNow(saga, snapshot)) writer.markDirty();
+        else writer.markDeferred(Date.now());
+      },
       error: (error) => this.logger.error({ err: error, gid, type }, 'saga actor failed'),
     });
     const running: RunningSaga = {
@@ -303,13 +321,14 @@ export class SagaCoordinator {
       { gid: saga.gid, type: saga.type, owner: this.owner },
       'saga lease lost to another process; stopped working it',
     );
-    saga.actor.stop();
     this.forget(saga, { status: 'released', gid: saga.gid });
   }
 
+  /** Stops working a saga here. The writer closes before the actor stops: see stop(). */
   private forget(saga: RunningSaga, result: SagaResult): void {
     saga.unsubscribe();
     saga.writer.close();
+    saga.actor.stop();
     if (this.sagas.get(saga.gid) === saga) this.sagas.delete(saga.gid);
     saga.done.resolve(result);
     saga.decisionDurable.reject(new Error('saga is no longer running here'));
@@ -356,6 +375,12 @@ export class SagaCoordinator {
     else if (notice.next === 'timeout')
       this.logger.warn(fields, 'step kept failing past the saga timeout; compensating');
     else this.logger.info(fields, 'step refused; compensating');
+  }
+
+  /** Writes the deferred moves of sagas that have been running a while, so the log shows where they are. */
+  private checkpoint(): void {
+    const before = Date.now() - CHECKPOINT_MS;
+    for (const saga of this.sagas.values()) saga.writer.checkpoint(before);
   }
 
   /** After a renewal: when the database says we hold fewer sagas than we run, find and stop the lost ones. */
@@ -410,6 +435,18 @@ export class SagaCoordinator {
     this.options.observer?.takeover?.(record.type, record.gid);
     this.run(record.type, record.gid, actor, true, record.status === 'compensating');
   }
+}
+
+/**
+ * Whether a move must reach the log before the saga goes on. Everything but a clean forward move does:
+ * the decision to compensate, the end, and any failure (attempt counts and backoff deadlines must survive
+ * a restart). A clean forward move can wait: a restart replays its step, which the barrier answers with
+ * `duplicate`, so skipping the write costs nothing in correctness and a commit per step in speed.
+ */
+function needsWriteNow(saga: SagaMachine<unknown, unknown>, snapshot: AnyMachineSnapshot): boolean {
+  if (saga.statusOf(snapshot) !== 'pending') return true;
+  const context = snapshot.context as SagaContext<unknown>;
+  return context.lastError !== null || context.nextAttemptAt !== null;
 }
 
 /** The saga-log record of an actor's current state. */

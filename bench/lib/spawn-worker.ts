@@ -1,0 +1,25 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Runs bench/worker.ts with `args` in a fresh process and returns what it reports. */
+export function runWorker<T>(args: object, nodeFlags: string[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('../worker.ts', import.meta.url)), [JSON.stringify(args)], {
+      cwd: root,
+      execArgv: ['--import', 'tsx', ...nodeFlags],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    let settled = false;
+    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+      settled = true;
+      if (message.ok) resolve(message.result as T);
+      else reject(new Error(`bench worker failed: ${message.error}`));
+    });
+    child.on('exit', (code) => {
+      if (!settled) reject(new Error(`bench worker exited with ${code} without a result`));
+    });
+  });
+}

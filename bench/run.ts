@@ -1,0 +1,434 @@
+// `npm run bench`: every scenario against one database server, in one run, so ratios compare like
+// with like. See README (Performance) and bench/NOTES.md.
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { MigrationSetName } from '../src/db/migration-sets.js';
+import { benchDatabase, countRows } from './lib/bench-db.js';
+import type { LoopResult } from './lib/closed-loop.js';
+import { describeMachine } from './lib/machine.js';
+import { cpuMeter, rssMb } from './lib/proc-stats.js';
+import {
+  freePort,
+  JWT_SECRET,
+  ROOT,
+  type RunningProcess,
+  startService,
+  waitForHttp,
+  waitForPort,
+} from './lib/services.js';
+import { runWorker } from './lib/spawn-worker.js';
+import type { LoadArgs } from './load.js';
+
+const ALL = ['baseline', 'engine', 'http', 'split', 'abort', 'read', 'login', 'memory'] as const;
+type Scenario = (typeof ALL)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '32' },
+    scenarios: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    'pool-size': { type: 'string', default: '16' },
+  },
+});
+const quick = values.quick === true;
+const concurrency = Number(values.concurrency);
+const poolSize = Number(values['pool-size']);
+const durationMs = 1000 * Number(values.duration ?? (quick ? 5 : 20));
+const warmupMs = 1000 * Number(values.warmup ?? (quick ? 2 : 5));
+const chosen = (values.scenarios?.split(',') ?? ALL.filter((s) => !(quick && s === 'memory'))) as Scenario[];
+for (const scenario of chosen) {
+  if (!ALL.includes(scenario)) {
+    console.error(`unknown scenario "${scenario}"; known: ${ALL.join(', ')}`);
+    process.exit(2);
+  }
+}
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error('--concurrency expects a positive integer');
+  process.exit(2);
+}
+
+interface Row extends Partial<LoopResult> {
+  scenario: string;
+  cpuSeconds?: number;
+  cpuMsPerOp?: number;
+  peakRssMb?: number;
+  ratio?: number | null;
+  ratioTo?: string;
+  notes?: string;
+  [key: string]: unknown;
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const tag = `bench_${Date.now().toString(36)}`;
+const loop = { concurrency, warmupMs, durationMs, poolSize };
+
+async function freshDatabase(name: string, sets: MigrationSetName[] = ['user', 'score', 'barrier', 'saga']) {
+  return benchDatabase(`${tag}_${name}`, sets);
+}
+
+function runLoad(args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>) {
+  return new Promise<LoopResult>((resolve, reject) => {
+    const child = fork(
+      fileURLToPath(new URL('./load.ts', import.meta.url)),
+      [JSON.stringify({ concurrency, warmupMs, durationMs, ...args })],
+      { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    let done = false;
+    child.on('message', (message: { result: LoopResult }) => {
+      done = true;
+      resolve(message.result);
+    });
+    child.on('exit', (code) => {
+      if (!done) reject(new Error(`load generator exited with ${code}`));
+    });
+  });
+}
+
+/** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
+async function measureServices(pids: number[], load: () => Promise<LoopResult>): Promise<Row> {
+  const meter = cpuMeter(pids);
+  const started = load();
+  await sleep(warmupMs);
+  meter.start();
+  await sleep(durationMs);
+  const cpuSeconds = meter.stop();
+  const result = await started;
+  const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
+  return { scenario: '', ...result, cpuSeconds, peakRssMb };
+}
+
+async function monolith(databaseUrl: string, extra: Record<string, string> = {}) {
+  const port = await freePort();
+  const service = startService({
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+    SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+    DB_POOL_SIZE: String(poolSize),
+    ...extra,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/readyz`);
+  return { service, url };
+}
+
+async function stopAll(processes: RunningProcess[]) {
+  await Promise.all(processes.map((process) => process.stop()));
+}
+
+const scenarios: Record<Scenario, () => Promise<Row[]>> = {
+  async baseline() {
+    const db = await freshDatabase('baseline', ['user', 'score', 'barrier']);
+    const result = await runWorker<Row>({ scenario: 'baseline', databaseUrl: db.url, ...loop });
+    await db.drop();
+    return [
+      {
+        ...result,
+        scenario: 'baseline',
+        notes: 'two branch transactions (barrier + row) over mysql2, no coordinator',
+      },
+    ];
+  },
+  async engine() {
+    const db = await freshDatabase('engine');
+    const result = await runWorker<Row>({ scenario: 'engine', databaseUrl: db.url, ...loop });
+    const left = await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')");
+    await db.drop();
+    return [
+      { ...result, scenario: 'engine', notes: `register sagas in-process, no HTTP; non-final left: ${left}` },
+    ];
+  },
+  async abort() {
+    const db = await freshDatabase('abort');
+    const result = await runWorker<Row>({ scenario: 'abort', databaseUrl: db.url, ...loop });
+    await db.drop();
+    return [
+      {
+        ...result,
+        scenario: 'abort',
+        notes: 'score 10: saveUser, refused saveUserScore, both compensations',
+      },
+    ];
+  },
+  async http() {
+    const db = await freshDatabase('http');
+    const { service, url } = await monolith(db.url);
+    const row = await measureServices([service.pid], () =>
+      runLoad({
+        url,
+        kind: 'register',
+        idOffset: 0,
+        users: 0,
+        score: 5,
+        jwtSecret: JWT_SECRET,
+        password: '',
+      }),
+    );
+    await stopAll([service]);
+    await db.drop();
+    return [
+      { ...row, scenario: 'http', notes: 'POST /register (no password) to the monolith over loopback' },
+    ];
+  },
+  async split() {
+    const [users, scores, saga] = await Promise.all([
+      freshDatabase('split_user', ['user', 'barrier']),
+      freshDatabase('split_score', ['score', 'barrier']),
+      freshDatabase('split_saga', ['saga']),
+    ]);
+    const userPort = await freePort();
+    const scorePort = await freePort();
+    const common = { DB_POOL_SIZE: String(poolSize) };
+    const userService = startService({
+      ...common,
+      ROLES: 'user',
+      USER_DATABASE_URL: users.url,
+      USER_GRPC_ADDR: `127.0.0.1:${userPort}`,
+    });
+    const scoreService = startService({
+      ...common,
+      ROLES: 'score',
+      SCORE_DATABASE_URL: scores.url,
+      SCORE_GRPC_ADDR: `127.0.0.1:${scorePort}`,
+    });
+    await Promise.all([waitForPort(userPort), waitForPort(scorePort)]);
+    const port = await freePort();
+    const api = startService({
+      ...common,
+      ROLES: 'api',
+      PORT: String(port),
+      SAGA_DATABASE_URL: saga.url,
+      USER_SERVICE: `grpc://127.0.0.1:${userPort}`,
+      SCORE_SERVICE: `grpc://127.0.0.1:${scorePort}`,
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/readyz`);
+    const processes = [api, userService, scoreService];
+    const row = await measureServices(
+      processes.map((p) => p.pid),
+      () =>
+        runLoad({
+          url,
+          kind: 'register',
+          idOffset: 0,
+          users: 0,
+          score: 5,
+          jwtSecret: JWT_SECRET,
+          password: '',
+        }),
+    );
+    await stopAll(processes);
+    await Promise.all([users.drop(), scores.drop(), saga.drop()]);
+    return [
+      {
+        ...row,
+        scenario: 'split',
+        notes:
+          'the same against api + user + score processes over gRPC, a database each (CPU and RSS summed)',
+      },
+    ];
+  },
+  async read() {
+    const db = await freshDatabase('read');
+    const { service, url } = await monolith(db.url);
+    const users = 1000;
+    // The users to read, registered through the API before the clock starts.
+    for (let start = 0; start < users; start += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          fetch(`${url}/register`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              id: start + i + 1,
+              name: `reader ${start + i + 1}`,
+              gender: 'x',
+              score: 1,
+            }),
+          }).then((response) => {
+            if (response.status !== 201) throw new Error(`register for read: ${response.status}`);
+          }),
+        ),
+      );
+    }
+    const args = {
+      url,
+      kind: 'read' as const,
+      idOffset: 0,
+      users,
+      score: 0,
+      jwtSecret: JWT_SECRET,
+      password: '',
+    };
+    const cached = await measureServices([service.pid], () => runLoad(args));
+    await stopAll([service]);
+    const barePort = await freePort();
+    const bare = startService({ PORT: String(barePort) }, 'bench/bare-jwt-server.ts');
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    await waitForPort(barePort);
+    const bareRow = await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl }));
+    await stopAll([bare]);
+    await db.drop();
+    return [
+      {
+        ...bareRow,
+        scenario: 'read-bare',
+        notes: 'a fastify route that only verifies the JWT (the yardstick for read)',
+      },
+      { ...cached, scenario: 'read', notes: 'GET /user with a valid token, 1000 users, cached' },
+    ];
+  },
+  async login() {
+    const db = await freshDatabase('login');
+    const password = 'bench password 123';
+    // Logins are limited per id and per client by default; the bench measures hashing, not the limiter.
+    const { service, url } = await monolith(db.url, {
+      LOGIN_RATE_MAX: '1000000',
+      LOGIN_IP_RATE_MAX: '1000000',
+    });
+    const users = 64;
+    await Promise.all(
+      Array.from({ length: users }, (_, i) =>
+        fetch(`${url}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: i + 1, name: `login ${i + 1}`, gender: 'x', score: 1, password }),
+        }).then((response) => {
+          if (response.status !== 201) throw new Error(`register for login: ${response.status}`);
+        }),
+      ),
+    );
+    // Hashing is CPU work: more logins in flight than cores only queue. Twice the cores keeps them busy.
+    const loginConcurrency = 2 * cpus().length;
+    const row = await measureServices([service.pid], () =>
+      runLoad({
+        url,
+        kind: 'login',
+        idOffset: 0,
+        users,
+        score: 0,
+        jwtSecret: JWT_SECRET,
+        password,
+        concurrency: loginConcurrency,
+      }),
+    );
+    await stopAll([service]);
+    await db.drop();
+    return [
+      {
+        ...row,
+        scenario: 'login',
+        notes: 'POST /login with the shipped scrypt parameters (slow on purpose); no ratio',
+      },
+    ];
+  },
+  async memory() {
+    const db = await freshDatabase('memory');
+    const plan = quick
+      ? { total: 20_000, sampleAt: 2_000, inFlight: 2_000 }
+      : { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
+    const result = await runWorker<Record<string, number>>(
+      { scenario: 'memory', databaseUrl: db.url, ...loop, memory: plan },
+      ['--expose-gc'],
+    );
+    await db.drop();
+    const growth = (result.rssAtTotalMb ?? 0) / (result.rssAtSampleMb ?? 1) - 1;
+    return [
+      {
+        scenario: 'memory',
+        ...result,
+        notes: `RSS after ${plan.total} sagas vs after ${plan.sampleAt}: ${(growth * 100).toFixed(1)}% (target ≤ 10%)`,
+      },
+    ];
+  },
+};
+
+function withRatios(rows: Row[]): Row[] {
+  const base = rows.find((row) => row.scenario === 'baseline')?.completedPerSec;
+  const bare = rows.find((row) => row.scenario === 'read-bare')?.completedPerSec;
+  return rows.map((row) => {
+    const cpuMsPerOp =
+      row.cpuSeconds !== undefined && row.completed ? (1000 * row.cpuSeconds) / row.completed : undefined;
+    let ratio: number | null = null;
+    let ratioTo: string | undefined;
+    if (['engine', 'http', 'split', 'abort'].includes(row.scenario) && base)
+      [ratio, ratioTo] = [(row.completedPerSec ?? 0) / base, 'baseline'];
+    if (row.scenario === 'read' && bare) [ratio, ratioTo] = [(row.completedPerSec ?? 0) / bare, 'read-bare'];
+    return {
+      ...row,
+      ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
+      ratio,
+      ...(ratioTo ? { ratioTo } : {}),
+    };
+  });
+}
+
+const fmt = (value: number | undefined | null, digits = 1) =>
+  value === undefined || value === null ? '' : value.toFixed(digits);
+
+function printTable(rows: Row[]) {
+  const header = [
+    'scenario',
+    'done/s',
+    'ratio',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'errors',
+    'CPU s',
+    'CPU ms/op',
+    'peak RSS MB',
+  ];
+  const lines = rows
+    .filter((row) => row.completedPerSec !== undefined)
+    .map((row) => [
+      row.scenario,
+      fmt(row.completedPerSec, 0),
+      row.ratio === null || row.ratio === undefined ? '' : `${row.ratio.toFixed(2)} (${row.ratioTo})`,
+      fmt(row.p50Ms),
+      fmt(row.p90Ms),
+      fmt(row.p99Ms),
+      String(row.errors ?? ''),
+      fmt(row.cpuSeconds),
+      fmt(row.cpuMsPerOp, 2),
+      fmt(row.peakRssMb, 0),
+    ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]?.length ?? 0)));
+  const show = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(show(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const line of lines) console.log(show(line));
+  for (const row of rows) {
+    if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
+    if (row.errorSamples?.length) console.log(`${row.scenario} errors: ${row.errorSamples.join(' | ')}`);
+  }
+}
+
+const machine = await describeMachine();
+console.log(
+  `bench: ${chosen.join(', ')}; concurrency ${concurrency}, warm-up ${warmupMs / 1000} s, ${durationMs / 1000} s each; ` +
+    `${machine.cores} cores (${machine.cpuModel}), ${machine.database.version}, commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
+);
+const rows: Row[] = [];
+for (const scenario of chosen) {
+  process.stdout.write(`  ${scenario} ... `);
+  const started = Date.now();
+  rows.push(...(await scenarios[scenario]()));
+  console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+const results = withRatios(rows);
+printTable(results);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const file = new URL(`./results/${stamp}.json`, import.meta.url);
+writeFileSync(
+  file,
+  `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize }, machine, results }, null, 2)}\n`,
+);
+console.log(`written to ${fileURLToPath(file).replace(ROOT, '')}`);
+process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);

@@ -1,0 +1,178 @@
+// One in-process scenario in its own process (so runs do not share a heap or a JIT), result sent to the
+// parent over IPC. Scenarios: baseline, engine, abort, memory. See bench/run.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import pino from 'pino';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { newGid } from '../src/machines/gid.js';
+import type { RegisterInput } from '../src/machines/register-saga.js';
+import type { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
+import { runClosedLoop } from './lib/closed-loop.js';
+
+interface WorkerArgs {
+  readonly scenario: 'baseline' | 'engine' | 'abort' | 'memory';
+  readonly databaseUrl: string;
+  readonly concurrency: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly poolSize: number;
+  /** memory: sagas to run, and where to sample RSS; sagas held in flight at once. */
+  readonly memory?: { readonly total: number; readonly sampleAt: number; readonly inFlight: number };
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
+const send = (message: unknown) => process.send?.(message);
+
+function registerInput(n: number, score: number): RegisterInput {
+  return {
+    user: { id: n + 1, name: `user ${n + 1}`, gender: n % 2 ? 'female' : 'male' },
+    score,
+    sealedPasswordHash: null,
+  };
+}
+
+/** The floor: each registration's two branch transactions (barrier row + business row), no coordinator. */
+async function baseline() {
+  const pool = mysql.createPool({ uri: args.databaseUrl, connectionLimit: args.poolSize });
+  const branch = async (gid: string, branchId: string, sql: string, values: unknown[]) => {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      await connection.query(
+        "INSERT IGNORE INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('saga', ?, ?, 'action', '01', 'action')",
+        [gid, branchId],
+      );
+      await connection.query(sql, values);
+      await connection.commit();
+    } catch (error) {
+      await connection.rollback().catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  };
+  const result = await measure((n) => {
+    const gid = newGid();
+    const id = n + 1;
+    return branch(gid, '01', 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, NULL)', [
+      id,
+      `user ${id}`,
+      'female',
+    ]).then(() => branch(gid, '02', 'INSERT INTO user_score (user_id, score) VALUES (?, ?)', [id, 5]));
+  });
+  await pool.end();
+  return result;
+}
+
+async function withEngine<T>(run: (coordinator: SagaCoordinator) => Promise<T>): Promise<T> {
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'production',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    ROLES: 'api',
+    DATABASE_URL: args.databaseUrl,
+    DB_POOL_SIZE: String(args.poolSize),
+    PORT: '0',
+  });
+  // Logs as shipped (info, JSON), written where a service writes them; the parent discards stdout.
+  const logger = pino({ level: config.log.level });
+  const app = await buildApp(config, logger);
+  try {
+    return await run(app.coordinator as SagaCoordinator);
+  } finally {
+    await app.close();
+  }
+}
+
+async function runSaga(coordinator: SagaCoordinator, n: number, score: number, expect: string) {
+  const begun = await coordinator.begin('register', newGid(), registerInput(n, score));
+  if (!begun.created) throw new Error('gid taken');
+  const result = await begun.result;
+  if (result.status !== expect) throw new Error(`saga ${result.status}, expected ${expect}`);
+}
+
+function measure(operation: (n: number) => Promise<void>) {
+  let cpuStart = process.cpuUsage();
+  let cpu = 0;
+  return runClosedLoop(
+    { concurrency: args.concurrency, warmupMs: args.warmupMs, durationMs: args.durationMs },
+    operation,
+    {
+      onMeasureStart: () => {
+        cpuStart = process.cpuUsage();
+      },
+      onMeasureEnd: () => {
+        const used = process.cpuUsage(cpuStart);
+        cpu = (used.user + used.system) / 1e6;
+      },
+    },
+  ).then((loop) => ({ ...loop, cpuSeconds: cpu, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+function rssAfterGc(): number {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+/** RSS after `sampleAt` and after `total` sagas (no leak), then `inFlight` sagas held at once. */
+async function memory() {
+  const plan = args.memory ?? { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
+  return withEngine(async (coordinator) => {
+    let next = 0;
+    let errors = 0;
+    const runUntil = async (count: number) => {
+      await Promise.all(
+        Array.from({ length: args.concurrency }, async () => {
+          while (next < count) {
+            const n = next++;
+            await runSaga(coordinator, n, 5, 'succeeded').catch(() => errors++);
+          }
+        }),
+      );
+    };
+    const startedAt = performance.now();
+    await runUntil(plan.sampleAt);
+    await sleep(500);
+    const rssAtSample = rssAfterGc();
+    await runUntil(plan.total);
+    await sleep(500);
+    const rssAtTotal = rssAfterGc();
+    const seconds = (performance.now() - startedAt) / 1000;
+    return {
+      total: plan.total,
+      sampleAt: plan.sampleAt,
+      rssAtSampleMb: rssAtSample,
+      rssAtTotalMb: rssAtTotal,
+      errors,
+      seconds,
+    };
+  });
+}
+
+async function main() {
+  switch (args.scenario) {
+    case 'baseline':
+      return baseline();
+    case 'engine':
+      return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 5, 'succeeded')));
+    case 'abort':
+      return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 10, 'aborted')));
+    case 'memory':
+      return memory();
+  }
+}
+
+main().then(
+  (result) => {
+    send({ ok: true, result });
+    process.disconnect?.();
+    setTimeout(() => process.exit(0), 100).unref();
+  },
+  (error: unknown) => {
+    send({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.disconnect?.();
+    setTimeout(() => process.exit(1), 100).unref();
+  },
+);
