@@ -2,18 +2,11 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type App, buildApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { REDACTED } from '../../src/observability/redact-secrets.js';
-import {
-  call,
-  startTestApp,
-  TEST_ADMIN_TOKEN,
-  TEST_JWT_SECRET,
-  TEST_SERVICE_TOKEN,
-  type TestApp,
-} from '../helpers/app.js';
+import { call, startTestApp, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { startAppOn } from '../helpers/app-on.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../helpers/database.js';
 
 interface InspectionMessage {
@@ -139,25 +132,10 @@ describe('the inspector and the app lifecycle', () => {
     await database?.drop();
   });
 
-  /** An app on the shared database (startTestApp makes a fresh one each time). */
   async function start(env: Record<string, string>) {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: database.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      SERVICE_TOKEN: TEST_SERVICE_TOKEN,
-      BARRIER_PRUNE_INTERVAL: '0',
-      USER_GRPC_ADDR: '127.0.0.1:0',
-      SCORE_GRPC_ADDR: '127.0.0.1:0',
-      RECOVERY_INTERVAL_MS: '100',
-      ...env,
-    });
-    const app = await buildApp(config, createLogger({ level: 'silent', env: 'test', pretty: false }));
-    apps.push(app);
-    await app.http!.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.http!.server.address();
-    return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+    const started = await startAppOn(database, { RECOVERY_INTERVAL_MS: '100', ...env });
+    apps.push(started.app);
+    return started;
   }
 
   it('inspects a resumed saga like a new one', async () => {
