@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
+import { startAppOn } from '../helpers/app-on.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { parseExposition, type Sample, sampleValue } from '../helpers/prometheus.js';
 import { freePort } from '../helpers/service-process.js';
 
@@ -171,6 +173,71 @@ describe('GET /metrics', () => {
         expect(value).not.toContain('12345');
         expect(value).not.toMatch(/^\/.*\/\d+/); // a route label is a pattern, never a URL with an id
       }
+    }
+  });
+});
+
+describe('metrics of retries and takeovers', () => {
+  it('counts a step retried while its service is down, the saga in flight, and its takeover by another app', async () => {
+    const database = await createTestDatabase();
+    const scrapeOf = async (url: string) =>
+      parseExposition(await (await fetch(`${url}/metrics`, { headers: admin })).text());
+    try {
+      // The user service is unreachable: saveUser fails transiently and waits in backoff.
+      const first = await startAppOn(database, {
+        ROLES: 'api',
+        USER_SERVICE: 'grpc://127.0.0.1:1',
+        GRPC_DEADLINE_MS: '200',
+        REGISTER_WAIT_MS: '0',
+        RETRY_BASE_MS: '20',
+        RETRY_MAX_MS: '40',
+      });
+      const pending = await call(first.url, 'POST', '/register', {
+        body: { id: 501, name: 'Rae', gender: 'x' },
+      });
+      expect(pending.status).toBe(202);
+      let samples: Sample[] = [];
+      for (let tries = 0; tries < 100; tries++) {
+        samples = await scrapeOf(first.url);
+        if (
+          sampleValue(samples, 'saga_step_retries_total', {
+            type: 'register',
+            step: 'saveUser',
+            op: 'action',
+          }) >= 2
+        )
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(
+        sampleValue(samples, 'saga_step_retries_total', { type: 'register', step: 'saveUser', op: 'action' }),
+      ).toBeGreaterThanOrEqual(2);
+      expect(sampleValue(samples, 'saga_in_flight')).toBe(1);
+      expect(
+        sampleValue(samples, 'grpc_client_handling_seconds_count', {
+          method: 'user.User/saveUser',
+          code: 'UNAVAILABLE',
+        }),
+      ).toBeGreaterThanOrEqual(1);
+      await first.app.close();
+
+      // A graceful stop releases the lease; the next app takes the saga over and finishes it.
+      const second = await startAppOn(database, { RECOVERY_INTERVAL_MS: '100' });
+      try {
+        for (let tries = 0; tries < 100; tries++) {
+          samples = await scrapeOf(second.url);
+          if (sampleValue(samples, 'saga_succeeded_total', { type: 'register' }) === 1) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(sampleValue(samples, 'saga_recovery_takeovers_total', { type: 'register' })).toBe(1);
+        expect(sampleValue(samples, 'saga_succeeded_total', { type: 'register' })).toBe(1);
+        // Resumed, not started, here.
+        expect(sampleValue(samples, 'saga_started_total', { type: 'register' })).toBe(0);
+      } finally {
+        await second.app.close();
+      }
+    } finally {
+      await database.drop();
     }
   });
 });

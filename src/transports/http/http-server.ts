@@ -65,7 +65,10 @@ export interface HttpDeps {
   readonly metrics: { readonly registry: Registry; readonly record: HttpMetricsOptions['record'] };
 }
 
-/** The HTTP API: register, login, user, sagas (admin), health, metrics (admin), docs. Routes adapt the domain; they hold no logic. */
+/**
+ * The HTTP API: register, login, user, sagas (admin), health, metrics (admin), docs. Routes adapt the
+ * domain; they hold no logic.
+ */
 export async function buildHttpServer(deps: HttpDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
