@@ -16,6 +16,8 @@ import { createUserService, type UserService } from './domain/user-service.js';
 import { registerSaga } from './machines/register-saga.js';
 import { createRegistration } from './machines/registration.js';
 import { SagaCoordinator } from './machines/runtime/saga-coordinator.js';
+import { type SagaInspector, startSagaInspector } from './observability/inspector.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { channelCredentials, serverCredentials, tokenChecker } from './transports/grpc/credentials.js';
 import type { ClientSettings } from './transports/grpc/grpc-client.js';
 import { type RunningGrpcServer, startGrpcServer } from './transports/grpc/grpc-server.js';
@@ -33,6 +35,10 @@ export interface App {
   readonly coordinator: SagaCoordinator | undefined;
   /** gRPC servers of the `user` and `score` roles this process has. */
   readonly grpc: { readonly user?: RunningGrpcServer; readonly score?: RunningGrpcServer };
+  /** This instance's metrics registry (GET /metrics). */
+  readonly metrics: Metrics;
+  /** The Stately inspector's local server, when INSPECT is on (api role). */
+  readonly inspector: SagaInspector | undefined;
   close(): Promise<void>;
 }
 
@@ -66,6 +72,7 @@ function planOf(config: Config) {
  */
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const plan = planOf(config);
+  const metrics = createMetrics();
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -101,6 +108,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       await migrateDatabase(url, [...sets], { info: (message) => logger.info(message) });
       const database = openDatabase(url, { poolSize: config.database.poolSize });
       databases.set(url, database);
+      metrics.trackPool([...sets].join('+'), database.pool);
       closers.push(() => database.close());
       logger.info(
         { database: redactUrl(url), sets: [...sets], pool: config.database.poolSize },
@@ -113,12 +121,17 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     let localUsers: UserService | undefined;
     let localScores: ScoreService | undefined;
     if (plan.hostsUser)
-      localUsers = createUserService(createUserStore(databaseFor(config.database.userUrl).db), config.cache);
+      localUsers = createUserService(
+        createUserStore(databaseFor(config.database.userUrl).db),
+        config.cache,
+        metrics.cache,
+      );
     if (plan.hostsScore) {
       localScores = createScoreService(
         createScoreStore(databaseFor(config.database.scoreUrl).db),
         config.score,
         config.cache,
+        metrics.cache,
       );
     }
     const barrierDatabases = new Set<Database>();
@@ -139,6 +152,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const handlerContext = (): HandlerContext => ({
       authorized: tokenChecker(config.grpc.serviceToken as string),
       logger: logger.child({ component: 'grpc' }),
+      observe: metrics.grpcServer,
     });
     const protos = config.roles.has('user') || config.roles.has('score') ? loadProtos() : undefined;
     if (config.roles.has('user') && protos && localUsers) {
@@ -174,13 +188,22 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       );
     }
 
-    if (!plan.api) return { http: undefined, coordinator: undefined, grpc, close: closeAll };
+    if (!plan.api)
+      return {
+        http: undefined,
+        coordinator: undefined,
+        grpc,
+        metrics,
+        inspector: undefined,
+        close: closeAll,
+      };
 
     // The api role: the coordinator and HTTP, calling each service here or over gRPC as configured.
     const clientSettings: ClientSettings = {
       token: config.grpc.serviceToken as string,
       deadlineMs: config.grpc.deadlineMs,
       credentials: channelCredentials(config.grpc.tls),
+      observe: metrics.grpcClient,
     };
     let users = localUsers as UserService;
     if (config.services.user.kind === 'grpc') {
@@ -200,6 +223,15 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const sagaDatabase = databaseFor(config.database.sagaUrl);
     const sagaLog = createSagaLog(sagaDatabase.db);
     const secrets = createSecretBox(config.saga.secretKey);
+    let inspector: SagaInspector | undefined;
+    if (config.inspect.enabled) {
+      inspector = await startSagaInspector(config.inspect.port);
+      closers.push(() => (inspector as SagaInspector).close());
+      logger.info(
+        { url: inspector.url },
+        `Stately inspector: open ${inspector.url} in a browser (saga actors are named register:<gid>)`,
+      );
+    }
     const coordinator = new SagaCoordinator({
       log: sagaLog,
       leaseMs: config.saga.leaseMs,
@@ -209,8 +241,12 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       alertRetryLimit: config.saga.alertRetryLimit,
       ...(config.saga.coordinatorId ? { owner: config.saga.coordinatorId } : {}),
       logger: logger.child({ component: 'saga' }),
+      observer: metrics.sagas,
+      ...(inspector ? { inspect: inspector.inspect } : {}),
     });
     coordinator.define(registerSaga, { users, scores, secrets });
+    metrics.sagas.prepare(registerSaga);
+    metrics.trackInFlight(() => coordinator.runningCount);
     await coordinator.start();
     closers.push(() => coordinator.stop(config.api.shutdownGraceMs));
     logger.info({ owner: coordinator.owner }, 'saga coordinator started');
@@ -240,10 +276,11 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
         const checks = { database, migrations: true, recovery: coordinator.healthy };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
+      metrics: { registry: metrics.registry, record: metrics.httpRequest },
     });
     // Closed first: no new requests while the coordinator drains.
     closers.push(() => http.close());
-    return { http, coordinator, grpc, close: closeAll };
+    return { http, coordinator, grpc, metrics, inspector, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

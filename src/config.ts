@@ -83,6 +83,8 @@ const environment = z.object({
   LOGIN_IP_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
   TRUST_PROXY: flag(false),
+  INSPECT: flag(false),
+  INSPECT_PORT: integer({ min: 0, max: 65_535, default: 8099 }),
 });
 
 export type Environment = z.input<typeof environment>;
@@ -135,6 +137,8 @@ export interface Config {
     readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
     readonly trustProxy: boolean;
   };
+  /** The Stately inspector (development only): its local server on 127.0.0.1:port. */
+  readonly inspect: { readonly enabled: boolean; readonly port: number };
   /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
   readonly warnings: readonly string[];
 }
@@ -257,6 +261,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
       : undefined;
 
+  if (env.INSPECT && env.NODE_ENV === 'production') {
+    problems.push(
+      'INSPECT (--inspect) is refused when NODE_ENV=production: it serialises every saga state for a browser',
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = env.ADMIN_TOKEN;
@@ -304,6 +314,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       trustProxy: env.TRUST_PROXY,
     },
+    inspect: { enabled: env.INSPECT, port: env.INSPECT_PORT },
     warnings,
   });
 }

@@ -1,12 +1,20 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * pino JSON logs; pretty-printed when a person is watching (a terminal, outside production).
  * Secrets are redacted by path as a second line of defence: the code never logs them on purpose.
  */
-export function createLogger(options: { level: string; env: string; pretty?: boolean }): Logger {
-  const pretty = options.pretty ?? (process.stdout.isTTY === true && options.env !== 'production');
-  return pino({
+export function createLogger(options: {
+  level: string;
+  env: string;
+  pretty?: boolean;
+  /** Where lines go instead of stdout (tests read them); never pretty. */
+  destination?: DestinationStream;
+}): Logger {
+  const pretty =
+    options.destination === undefined &&
+    (options.pretty ?? (process.stdout.isTTY === true && options.env !== 'production'));
+  const settings: pino.LoggerOptions = {
     level: options.level,
     base: { pid: process.pid },
     redact: {
@@ -31,5 +39,6 @@ export function createLogger(options: { level: string; env: string; pretty?: boo
           },
         }
       : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

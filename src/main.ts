@@ -10,10 +10,14 @@ try {
   // no .env file: the environment is all there is
 }
 
-// `--role user` (repeatable) is the command-line spelling of ROLES.
-const { values: args } = parseArgs({ options: { role: { type: 'string', multiple: true } }, strict: false });
+// `--role user` (repeatable) is the command-line spelling of ROLES; `--inspect` of INSPECT=1.
+const { values: args } = parseArgs({
+  options: { role: { type: 'string', multiple: true }, inspect: { type: 'boolean' } },
+  strict: false,
+});
 const roles = args.role;
 if (Array.isArray(roles) && roles.length > 0) process.env.ROLES = roles.join(',');
+if (args.inspect === true) process.env.INSPECT = '1';
 
 let config: ReturnType<typeof loadConfig>;
 try {

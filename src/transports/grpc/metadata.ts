@@ -30,6 +30,21 @@ export function branchFromMetadata(metadata: grpc.Metadata): BranchRef {
   });
 }
 
+/**
+ * For log lines: the saga work a call belongs to (gid, branch, op as the caller sent them, unchecked and
+ * cut short), so a server's lines can be matched with the coordinator's.
+ */
+export function branchLogFields(metadata: grpc.Metadata): { gid?: string; branchId?: string; op?: string } {
+  const fields: { gid?: string; branchId?: string; op?: string } = {};
+  const gid = text(metadata, GID);
+  const branchId = text(metadata, BRANCH_ID);
+  const op = text(metadata, OP);
+  if (gid !== undefined) fields.gid = gid.slice(0, 128);
+  if (branchId !== undefined) fields.branchId = branchId.slice(0, 32);
+  if (op !== undefined) fields.op = op.slice(0, 32);
+  return fields;
+}
+
 export function bearerToken(metadata: grpc.Metadata): string | undefined {
   const header = text(metadata, 'authorization');
   const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header.trim());

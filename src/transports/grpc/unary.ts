@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { BranchRef } from '../../domain/branch.js';
 import { InvalidArgument } from '../../domain/errors.js';
 import { toGrpcStatus } from './error-status.js';
-import { bearerToken, branchFromMetadata } from './metadata.js';
+import { bearerToken, branchFromMetadata, branchLogFields } from './metadata.js';
 
 export interface HandlerContext {
   /** Constant-time check of the presented service token. */
@@ -41,11 +41,12 @@ export function unary<Request, Response>(
       },
       (error: unknown) => {
         const status = toGrpcStatus(error, options);
+        const saga = branchLogFields(call.metadata);
         if (status.code === grpc.status.INTERNAL)
-          context.logger.error({ err: error, method }, 'gRPC call failed');
+          context.logger.error({ err: error, method, ...saga }, 'gRPC call failed');
         else
           context.logger.debug(
-            { method, code: grpc.status[status.code], details: status.details },
+            { method, ...saga, code: grpc.status[status.code], details: status.details },
             'gRPC call refused',
           );
         finish(status.code);

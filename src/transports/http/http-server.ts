@@ -6,15 +6,20 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { SagaLog } from '../../domain/saga.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
 import auth from './plugins/auth.js';
+import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
+import httpMetrics, { type HttpMetricsOptions } from './plugins/http-metrics.js';
+import requestId, { requestIdOf } from './plugins/request-id.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { loginRoute } from './routes/login.js';
+import { metricsRoute } from './routes/metrics.js';
 import { registerRoute } from './routes/register.js';
 import { sagaRoutes } from './routes/sagas.js';
 import { userRoute } from './routes/user.js';
@@ -56,22 +61,32 @@ export interface HttpDeps {
   readonly sagaLog: SagaLog;
   readonly coordinator: SagaCoordinator;
   readonly readiness: () => Promise<Readiness>;
+  /** Request timings go to `record`; GET /metrics (admin) exposes `registry`. */
+  readonly metrics: { readonly registry: Registry; readonly record: HttpMetricsOptions['record'] };
 }
 
-/** The HTTP API: register, login, user, sagas (admin), health. Routes adapt the domain; they hold no logic. */
+/**
+ * The HTTP API: register, login, user, sagas (admin), health, metrics (admin), docs. Routes adapt the
+ * domain; they hold no logic.
+ */
 export async function buildHttpServer(deps: HttpDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: deps.trustProxy,
-    requestIdHeader: 'x-request-id',
+    // genReqId reads x-request-id itself, keeping it only when it is sane.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     logController: new RequestLogAtDebug(),
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox's compiler: bodies are checked as sent (no coercion, no silently dropped fields).
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
+  await app.register(requestId);
+  await app.register(httpMetrics, { record: deps.metrics.record });
   await app.register(errorHandler);
+  await app.register(docs);
   await app.register(rateLimit, { global: false });
   await app.register(auth, {
     jwtSecret: deps.jwt.secret,
@@ -83,6 +98,9 @@ export async function buildHttpServer(deps: HttpDeps) {
   await app.register(registerRoute, { registration: deps.registration });
   await app.register(loginRoute, { users: deps.users, limits: deps.login });
   await app.register(userRoute, { users: deps.users, scores: deps.scores });
-  if (app.adminEnabled) await app.register(sagaRoutes, { log: deps.sagaLog, coordinator: deps.coordinator });
+  if (app.adminEnabled) {
+    await app.register(sagaRoutes, { log: deps.sagaLog, coordinator: deps.coordinator });
+    await app.register(metricsRoute, { registry: deps.metrics.registry });
+  }
   return app;
 }

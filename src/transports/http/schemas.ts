@@ -1,5 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { type ErrorCode, errorCatalog } from '../../domain/errors.js';
 import { GENDER_MAX, NAME_MAX } from '../../domain/user.js';
+import { statusOfCode } from './error-status.js';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String({ description: 'Stable error code (see README: error codes)' }),
@@ -21,11 +23,33 @@ export const UserSchema = Type.Object({
   gender: Type.String({ maxLength: GENDER_MAX }),
 });
 
+/** "`code`: message; …" for OpenAPI descriptions. */
+export function codesText(...codes: ErrorCode[]): string {
+  return codes.map((code) => `\`${code}\`: ${errorCatalog[code].message}`).join('; ');
+}
+
+/**
+ * Error answers for the codes a route can give, grouped by the status each code maps to (the one
+ * mapping in error-status.ts), each documented in the OpenAPI description: "`code`: message".
+ */
+export function errorsOf(...codes: ErrorCode[]): Record<number, typeof ErrorEnvelope> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = statusOfCode(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<number, typeof ErrorEnvelope> = {};
+  for (const [status, list] of byStatus) {
+    responses[status] = Type.Object({ error: ErrorInfoSchema }, { description: codesText(...list) });
+  }
+  return responses;
+}
+
 /** 4xx/5xx answers every route can give; routes add their own. */
-export const commonErrors = {
-  400: ErrorEnvelope,
-  413: ErrorEnvelope,
-  415: ErrorEnvelope,
-  500: ErrorEnvelope,
-  503: ErrorEnvelope,
-};
+export const commonErrors = errorsOf(
+  'invalid_argument',
+  'payload_too_large',
+  'unsupported_media_type',
+  'internal',
+  'unavailable',
+);

@@ -3,7 +3,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { RateLimited, Unauthenticated } from '../../../domain/errors.js';
 import { PASSWORD_MAX } from '../../../domain/password.js';
 import type { UserService } from '../../../domain/user-service.js';
-import { commonErrors, ErrorEnvelope, UserId } from '../schemas.js';
+import { commonErrors, errorsOf, UserId } from '../schemas.js';
 
 export interface LoginRouteOptions {
   readonly users: UserService;
@@ -32,9 +32,8 @@ export const loginRoute: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (a
         ),
         response: {
           200: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
-          401: ErrorEnvelope,
-          429: ErrorEnvelope,
           ...commonErrors,
+          ...errorsOf('invalid_credentials', 'rate_limited'),
         },
       },
       preHandler: async (request, reply) => {

@@ -3,7 +3,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from '../../../domain/password.js';
 import { GENDER_MAX, NAME_MAX } from '../../../domain/user.js';
 import type { Registration } from '../../../machines/registration.js';
 import { statusOfCode } from '../error-status.js';
-import { commonErrors, ErrorEnvelope, ErrorInfoSchema, UserId, UserSchema } from '../schemas.js';
+import { codesText, commonErrors, ErrorEnvelope, ErrorInfoSchema, UserId, UserSchema } from '../schemas.js';
 
 const RegisterBody = Type.Object(
   {
@@ -62,14 +62,14 @@ export const registerRoute: FastifyPluginAsyncTypebox<RegisterRouteOptions> = as
             { description: 'Not final within REGISTER_WAIT_MS; the saga goes on (see Location)' },
           ),
           409: Type.Union([Aborted, ErrorEnvelope], {
-            description: 'Aborted: duplicate id (duplicate_user)',
+            description: `Aborted: ${codesText('duplicate_user', 'duplicate_score', 'branch_compensated', 'branch_refused')}`,
           }),
           422: Type.Union([Aborted, ErrorEnvelope], {
-            description: 'Aborted: score rejected (score_rejected); or idempotency_key_reused',
+            description: `Aborted: ${codesText('score_rejected')}; or refused: ${codesText('idempotency_key_reused')}`,
           }),
           ...commonErrors,
           503: Type.Union([Aborted, ErrorEnvelope], {
-            description: 'Aborted after a dependency stayed down (saga_timeout), or unavailable',
+            description: `Aborted after a dependency stayed down: ${codesText('saga_timeout')}; or ${codesText('unavailable')}`,
           }),
         },
       },

@@ -4,7 +4,7 @@ import type { SagaLog } from '../../../domain/saga.js';
 import type { SagaCoordinator } from '../../../machines/runtime/saga-coordinator.js';
 import type { SagaDefinition } from '../../../machines/saga-definition.js';
 import { describeSaga } from '../../../machines/saga-view.js';
-import { commonErrors, ErrorEnvelope, ErrorInfoSchema } from '../schemas.js';
+import { commonErrors, ErrorInfoSchema, errorsOf } from '../schemas.js';
 
 export interface SagaRouteOptions {
   readonly log: SagaLog;
@@ -65,7 +65,7 @@ export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (ap
         tags: ['sagas'],
         security: [{ admin: [] }],
         params: Type.Object({ gid: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: SagaViewSchema, 401: ErrorEnvelope, 404: ErrorEnvelope, ...commonErrors },
+        response: { 200: SagaViewSchema, ...commonErrors, ...errorsOf('unauthenticated', 'saga_not_found') },
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { NotFound } from '../../../domain/errors.js';
 import type { ScoreService } from '../../../domain/score-service.js';
 import type { UserService } from '../../../domain/user-service.js';
-import { commonErrors, ErrorEnvelope, UserId } from '../schemas.js';
+import { commonErrors, errorsOf, UserId } from '../schemas.js';
 
 export interface UserRouteOptions {
   readonly users: UserService;
@@ -26,9 +26,8 @@ export const userRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app
               description: 'null while the registration saga has not stored it yet',
             }),
           }),
-          401: ErrorEnvelope,
-          404: ErrorEnvelope,
           ...commonErrors,
+          ...errorsOf('unauthenticated', 'user_not_found'),
         },
       },
     },
