@@ -197,6 +197,35 @@ describe('SagaCoordinator', () => {
       (value) => value?.status === 'succeeded',
     );
     expect(row).toMatchObject({ status: 'succeeded', owner: second.owner });
+    // The deferred move past saveUser was written on the way out: the second process did not replay it.
+    expect(world.calls.filter((call) => call.method === 'saveUser')).toHaveLength(1);
+  });
+
+  it('writes a clean saga twice (its row, then its end) and every failure or decision at once', async () => {
+    const log = createSagaLog(database.db);
+    const saves: string[] = [];
+    const countingLog: SagaLog = {
+      ...log,
+      save: (gid, owner, progress) => {
+        saves.push(`${gid} ${progress.status} ${progress.state}`);
+        return log.save(gid, owner, progress);
+      },
+    };
+    const world = fakeWorld();
+    const saga = await coordinator(world.services, { log: countingLog });
+    const clean = registration();
+    const started = await saga.begin('register', clean.gid, clean.input);
+    expect(started.created && (await started.result).status).toBe('succeeded');
+    expect(saves.filter((line) => line.startsWith(clean.gid))).toEqual([`${clean.gid} succeeded scoreSaved`]);
+
+    world.script.saveUser = [transient()];
+    const bumpy = registration(10);
+    const second = await saga.begin('register', bumpy.gid, bumpy.input);
+    expect(second.created && (await second.result).status).toBe('aborted');
+    const written = saves.filter((line) => line.startsWith(bumpy.gid));
+    expect(written[0]).toBe(`${bumpy.gid} pending pending.waiting`); // the failed attempt and its backoff
+    expect(written.some((line) => line.includes('compensating'))).toBe(true); // the decision
+    expect(written.at(-1)).toBe(`${bumpy.gid} aborted aborted`);
   });
 
   it('takes over a saga whose owner stopped renewing its lease, and fences the old owner out', async () => {
