@@ -343,7 +343,9 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       {
         scenario: 'memory',
         ...result,
-        notes: `RSS after ${plan.total} sagas vs after ${plan.sampleAt}: ${(growth * 100).toFixed(1)}% (target ≤ 10%)`,
+        notes:
+          `RSS after ${plan.total} sagas vs after ${plan.sampleAt}: ${(growth * 100).toFixed(1)}% (target ≤ 10%); ` +
+          `${result.inFlightRunning} sagas in flight at once: ${fmt(result.rssInFlightMb, 0)} MB RSS (target < 300 MB)`,
       },
     ];
   },

@@ -5,9 +5,17 @@ import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/connection.js';
+import { createSagaLog } from '../src/db/saga-log.js';
+import { createScoreStore } from '../src/db/score-store.js';
+import { createUserStore } from '../src/db/user-store.js';
+import { createScoreService, type ScoreService } from '../src/domain/score-service.js';
+import { createSecretBox } from '../src/domain/secret-box.js';
+import { createUserService } from '../src/domain/user-service.js';
 import { newGid } from '../src/machines/gid.js';
 import type { RegisterInput } from '../src/machines/register-saga.js';
-import type { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
+import { registerSaga } from '../src/machines/register-saga.js';
+import { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
 import { runClosedLoop } from './lib/closed-loop.js';
 
 interface WorkerArgs {
@@ -147,8 +155,68 @@ async function memory() {
       rssAtTotalMb: rssAtTotal,
       errors,
       seconds,
+      ...(await heldInFlight(plan.inFlight)),
     };
   });
+}
+
+/**
+ * `count` sagas in flight at once: a coordinator over the real services and database whose score
+ * branch is held (a slow downstream) until all have started; RSS is read while they wait.
+ */
+async function heldInFlight(count: number) {
+  const database = openDatabase(args.databaseUrl, { poolSize: args.poolSize });
+  const cache = { max: 1000, ttlMs: 60_000 };
+  const scores = createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let waiting = 0;
+  const slowScores: ScoreService = {
+    ...scores,
+    saveUserScore: async (branch, input) => {
+      waiting++;
+      await held;
+      return scores.saveUserScore(branch, input);
+    },
+  };
+  const coordinator = new SagaCoordinator({
+    log: createSagaLog(database.db),
+    leaseMs: 60_000,
+    recoveryIntervalMs: 60_000,
+    timeoutMs: 600_000,
+    policy: { baseMs: 100, factor: 2, maxMs: 5_000 },
+    alertRetryLimit: 10,
+  });
+  coordinator.define(registerSaga, {
+    users: createUserService(createUserStore(database.db), cache),
+    scores: slowScores,
+    secrets: createSecretBox('bench-secret-bench-secret-bench-secret'),
+  });
+  await coordinator.start();
+  const rssBefore = rssAfterGc();
+  const results: Promise<unknown>[] = [];
+  for (let n = 0; n < count; n++) {
+    const begun = await coordinator.begin('register', newGid(), registerInput(10_000_000 + n, 5));
+    if (begun.created) results.push(begun.result);
+  }
+  while (waiting < count) await sleep(50);
+  const rssInFlight = rssAfterGc();
+  const peakInFlight = process.resourceUsage().maxRSS / 1024;
+  release();
+  const finished = await Promise.all(results);
+  await coordinator.stop(1_000);
+  await database.close();
+  return {
+    inFlight: count,
+    inFlightRunning: waiting,
+    rssBeforeInFlightMb: rssBefore,
+    rssInFlightMb: rssInFlight,
+    peakRssMb: peakInFlight,
+    inFlightSucceeded: finished.filter((result) => (result as { status: string }).status === 'succeeded')
+      .length,
+  };
 }
 
 async function main() {
