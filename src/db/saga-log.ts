@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { ErrorInfo } from '../domain/errors.js';
 import {
   activeSagaStatuses,
+  isFinalStatus,
   type NewSaga,
   type SagaLog,
   type SagaProgress,
@@ -49,8 +50,10 @@ function toRecord(row: Row): SagaRecord {
     lastError: (row.lastError ?? null) as ErrorInfo | null,
     error: (row.error ?? null) as ErrorInfo | null,
     requestFingerprint: row.requestFingerprint,
+    subject: row.subject,
     owner: row.owner,
     leaseExpiresAt: row.leaseExpiresAt,
+    finishedAt: row.finishedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -66,8 +69,10 @@ export function createSagaLog(db: Db): SagaLog {
           machineVersion: saga.machineVersion,
           input: saga.input,
           requestFingerprint: saga.requestFingerprint,
+          subject: saga.subject,
           owner: saga.owner,
           leaseExpiresAt: leaseUntil(saga.leaseMs),
+          finishedAt: isFinalStatus(saga.status) ? sql`NOW(3)` : null,
           ...progressColumns(saga),
         });
         return 'created';
@@ -81,7 +86,12 @@ export function createSagaLog(db: Db): SagaLog {
       dbCall(async () => {
         const [result] = await db
           .update(sagas)
-          .set({ ...progressColumns(progress), updatedAt: sql`NOW(3)` })
+          .set({
+            ...progressColumns(progress),
+            updatedAt: sql`NOW(3)`,
+            // Kept once set: a final state written twice does not move the saga in the throughput buckets.
+            finishedAt: isFinalStatus(progress.status) ? sql`COALESCE(${sagas.finishedAt}, NOW(3))` : null,
+          })
           .where(and(eq(sagas.gid, gid), eq(sagas.owner, owner)));
         // mysql2 asks for found rows, so an unchanged row still counts: 0 means someone else owns it now.
         return result.affectedRows === 1;

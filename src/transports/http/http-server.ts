@@ -7,12 +7,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { SagaLog } from '../../domain/saga.js';
+import type { SagaQueries } from '../../domain/saga-queries.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
 import auth from './plugins/auth.js';
 import errorHandler from './plugins/error-handler.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { loginRoute } from './routes/login.js';
 import { registerRoute } from './routes/register.js';
@@ -54,6 +56,7 @@ export interface HttpDeps {
   readonly users: UserService;
   readonly scores: ScoreService;
   readonly sagaLog: SagaLog;
+  readonly sagaQueries: SagaQueries;
   readonly coordinator: SagaCoordinator;
   readonly readiness: () => Promise<Readiness>;
 }
@@ -83,6 +86,14 @@ export async function buildHttpServer(deps: HttpDeps) {
   await app.register(registerRoute, { registration: deps.registration });
   await app.register(loginRoute, { users: deps.users, limits: deps.login });
   await app.register(userRoute, { users: deps.users, scores: deps.scores });
-  if (app.adminEnabled) await app.register(sagaRoutes, { log: deps.sagaLog, coordinator: deps.coordinator });
+  if (deps.adminToken !== undefined) {
+    await app.register(sagaRoutes, {
+      log: deps.sagaLog,
+      queries: deps.sagaQueries,
+      coordinator: deps.coordinator,
+      cursorSecret: deps.adminToken,
+    });
+    await app.register(dashboardRoutes, { coordinator: deps.coordinator });
+  }
   return app;
 }
