@@ -137,6 +137,7 @@ function throughputChart(perMinute) {
   });
   const first = new Date(perMinute[0].minute);
   const labels = [
+    s('line', { class: 'baseline', x1: 0, y1: bottom + 0.5, x2: width, y2: bottom + 0.5 }),
     s(
       'text',
       { x: 2, y: height - 4 },
@@ -353,6 +354,17 @@ function shortLabel(label) {
   return guards.length > 0 ? guards.join(' / ') : label;
 }
 
+/** Mid-way on a level edge; on a slanted one, near its source, so crossing edges keep their labels apart. */
+function labelAt(edge) {
+  const level = Math.abs(edge.y2 - edge.y1) < 1;
+  const at = level ? 0.5 : 0.22;
+  return {
+    x: edge.x1 + (edge.x2 - edge.x1) * at + (level ? 0 : 8),
+    y: edge.y1 + (edge.y2 - edge.y1) * at - 6,
+    'text-anchor': level ? 'middle' : 'start',
+  };
+}
+
 function diagramSvg(diagram, saga) {
   const path = pathTaken(diagram, saga);
   const marker = (id, extra) =>
@@ -375,7 +387,7 @@ function diagramSvg(diagram, saga) {
       'g',
       { class: 'group' },
       s('rect', { x: group.x, y: group.y, width: group.width, height: group.height, rx: 10 }),
-      s('text', { x: group.x + 10, y: group.y + 14 }, group.id),
+      s('text', { x: group.x + 10, y: group.y + group.height - 8 }, group.id),
     ),
   );
   const edges = diagram.edges.map((edge) => {
@@ -390,11 +402,7 @@ function diagramSvg(diagram, saga) {
         y2: edge.y2,
         'marker-end': `url(#${taken ? 'arrow-taken' : 'arrow'})`,
       }),
-      s(
-        'text',
-        { class: 'edge-label', x: (edge.x1 + edge.x2) / 2, y: (edge.y1 + edge.y2) / 2 - 6 },
-        shortLabel(edge.label),
-      ),
+      s('text', { class: 'edge-label', ...labelAt(edge) }, shortLabel(edge.label)),
       s('title', {}, edge.label),
     );
   });
@@ -422,8 +430,6 @@ function diagramSvg(diagram, saga) {
   return s(
     'svg',
     {
-      width: diagram.width,
-      height: diagram.height,
       viewBox: `0 0 ${diagram.width} ${diagram.height}`,
       role: 'img',
       'aria-label': 'state diagram',
@@ -472,7 +478,7 @@ async function sagaPage(gid) {
       h(
         'tr',
         {},
-        ['step', 'op', 'attempt', 'started', 'finished', 'outcome', 'barrier', 'error'].map((name) =>
+        ['step', 'op', 'attempt', 'started', 'took', 'outcome', 'barrier', 'error'].map((name) =>
           h('th', {}, name),
         ),
       ),
@@ -490,8 +496,8 @@ async function sagaPage(gid) {
           h('td', {}, time(attempt.startedAt)),
           h(
             'td',
-            {},
-            `${time(attempt.finishedAt)} (${Math.max(0, attempt.finishedAt - attempt.startedAt)} ms)`,
+            { title: `finished ${time(attempt.finishedAt)}` },
+            `${Math.max(0, attempt.finishedAt - attempt.startedAt)} ms`,
           ),
           h('td', {}, badge(attempt.outcome)),
           h('td', {}, attempt.barrier ?? '—'),
@@ -501,6 +507,8 @@ async function sagaPage(gid) {
     ),
   );
 
+  const fact = (name, value, attributes = {}) =>
+    h('div', { class: 'fact' }, h('dt', {}, name), h('dd', attributes, value));
   show(
     h(
       'div',
@@ -511,45 +519,35 @@ async function sagaPage(gid) {
       retryMessage,
     ),
     h(
-      'div',
-      { class: 'grid2' },
+      'section',
+      { class: 'panel' },
       h(
-        'section',
-        { class: 'panel' },
-        h('h2', {}, 'State diagram'),
-        diagram
-          ? h('div', { class: 'diagram', id: 'diagram' }, diagramSvg(diagram, saga))
-          : h('p', { class: 'muted' }, 'No diagram for this saga type.'),
+        'dl',
+        { class: 'facts wide' },
+        fact('type', saga.type),
+        fact('state', saga.state, { class: 'mono', id: 'state' }),
+        fact('user', saga.subject ?? '—'),
+        fact('created', dateTime(saga.createdAt)),
+        fact('updated', dateTime(saga.updatedAt)),
+        fact('owner', saga.owner ?? '—', { class: 'mono' }),
+        saga.nextAttemptAt ? fact('next attempt', dateTime(saga.nextAttemptAt)) : null,
+        saga.error
+          ? fact('error', [h('code', {}, saga.error.code), ' ', saga.error.message], { class: 'error' })
+          : null,
       ),
+    ),
+    h(
+      'section',
+      { class: 'panel' },
+      h('h2', {}, 'State diagram'),
+      diagram
+        ? h('div', { class: 'diagram', id: 'diagram' }, diagramSvg(diagram, saga))
+        : h('p', { class: 'muted' }, 'No diagram for this saga type.'),
       h(
-        'section',
-        { class: 'panel' },
-        h('h2', {}, 'Saga'),
-        h(
-          'dl',
-          { class: 'facts' },
-          h('dt', {}, 'type'),
-          h('dd', {}, saga.type),
-          h('dt', {}, 'state'),
-          h('dd', { class: 'mono', id: 'state' }, saga.state),
-          h('dt', {}, 'user'),
-          h('dd', {}, saga.subject ?? '—'),
-          h('dt', {}, 'created'),
-          h('dd', {}, dateTime(saga.createdAt)),
-          h('dt', {}, 'updated'),
-          h('dd', {}, dateTime(saga.updatedAt)),
-          h('dt', {}, 'owner'),
-          h('dd', { class: 'mono' }, saga.owner ?? '—'),
-          saga.nextAttemptAt
-            ? [h('dt', {}, 'next attempt'), h('dd', {}, dateTime(saga.nextAttemptAt))]
-            : null,
-          saga.error
-            ? [
-                h('dt', {}, 'error'),
-                h('dd', { class: 'error' }, h('code', {}, saga.error.code), ' ', saga.error.message),
-              ]
-            : null,
-        ),
+        'div',
+        { class: 'legend' },
+        h('span', { class: 'path' }, 'path taken'),
+        h('span', { class: 'here' }, 'current state'),
       ),
     ),
     h(

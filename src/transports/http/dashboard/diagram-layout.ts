@@ -40,7 +40,7 @@ export interface DiagramLayout {
 
 const NODE_W = 170;
 const NODE_H = 46;
-const COLUMN = 220;
+const COLUMN = 250;
 const ROW = 130;
 const MARGIN = 40;
 const GROUP_PAD = 16;
@@ -104,9 +104,10 @@ export function layoutSteps(graph: StepGraph): DiagramLayout {
   const placedGroups: PlacedGroup[] = groups.map((group) => {
     const members = graph.nodes.filter((node) => node.group === group).map((node) => byId.get(node.id)!);
     const left = Math.min(...members.map((node) => node.x)) - GROUP_PAD;
-    const top = Math.min(...members.map((node) => node.y)) - GROUP_PAD - 14;
+    const top = Math.min(...members.map((node) => node.y)) - GROUP_PAD;
     const right = Math.max(...members.map((node) => node.x + node.width)) + GROUP_PAD;
-    const bottom = Math.max(...members.map((node) => node.y + node.height)) + GROUP_PAD;
+    // Room for the group's name under its states, clear of the edges coming in from above.
+    const bottom = Math.max(...members.map((node) => node.y + node.height)) + GROUP_PAD + 14;
     return { id: group, x: left, y: top, width: right - left, height: bottom - top };
   });
   const edges: PlacedEdge[] = graph.edges.map((edge) => {

@@ -67,6 +67,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRouteOptions> =
     html: asset('index.html'),
     script: asset('dashboard.js'),
     style: asset('dashboard.css'),
+    icon: asset('favicon.svg'),
   };
   const diagrams = new Map<string, DiagramLayout>();
 
@@ -79,6 +80,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRouteOptions> =
       what: 'script',
     },
     { path: '/dashboard/dashboard.css', body: files.style, type: 'text/css; charset=utf-8', what: 'style' },
+    { path: '/dashboard/favicon.svg', body: files.icon, type: 'image/svg+xml', what: 'icon' },
   ];
   for (const { path, body, type, what } of assets) {
     app.get(
