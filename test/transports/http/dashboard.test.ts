@@ -5,6 +5,7 @@ import { call, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../../helper
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
+const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 const XSS_NAME = '<script>window.__xss=1</script><img src=x onerror=__xss=2>';
 
 let service: TestApp;
@@ -17,7 +18,13 @@ beforeAll(async () => {
         '`chromium` and `chromium-driver` (sudo apt-get install -y chromium chromium-driver), or set CHROMIUM_PATH.',
     );
   }
-  service = await startTestApp();
+  // A failing step waits in backoff far longer than the test runs: only the Retry button can wake it.
+  service = await startTestApp({
+    RETRY_BASE_MS: '60000',
+    RETRY_MAX_MS: '60000',
+    SAGA_TIMEOUT_MS: '600000',
+    REGISTER_WAIT_MS: '300',
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -119,6 +126,37 @@ describe('dashboard', () => {
     expect(await page.locator('#retry').count()).toBe(0); // nothing waits in a final saga
 
     await page.screenshot({ path: new URL('dashboard-saga.png', ARTIFACTS).pathname, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('offers Retry on a saga whose step waits in backoff, and the saga goes on at once', async () => {
+    await service.database.pool.query('RENAME TABLE user_score TO user_score_away');
+    let gid: string;
+    try {
+      const response = await call(service.url, 'POST', '/register', {
+        body: { id: 7100, name: 'Waiting', gender: 'x', score: 4 },
+      });
+      expect(response.status).toBe(202);
+      gid = response.body.gid;
+      await expect
+        .poll(async () => (await call(service.url, 'GET', `/sagas/${gid}`, { headers: admin })).body.state)
+        .toBe('userSaved.waiting');
+    } finally {
+      await service.database.pool.query('RENAME TABLE user_score_away TO user_score');
+    }
+
+    const { page, problems } = await openDashboard();
+    await page.fill('#token', TEST_ADMIN_TOKEN);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#counts');
+    await page.goto(`${service.url}/dashboard#/saga/${gid}`);
+    await page.waitForSelector('#retry');
+    expect(await page.locator('#diagram [data-node=userSaved]').getAttribute('class')).toContain('current');
+    await page.screenshot({ path: new URL('dashboard-waiting.png', ARTIFACTS).pathname, fullPage: true });
+    await page.click('#retry');
+    await expect.poll(() => page.locator('#state').textContent(), { timeout: 15_000 }).toBe('scoreSaved');
+    expect(await page.locator('#retry').count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });
