@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { machineDocs } from '../src/machines/machine-docs.js';
 import { sagaDefinitions } from '../src/machines/saga-catalog.js';
 
-export const MACHINE_DOCS_DIR = join(import.meta.dirname, '..', 'docs', 'machines');
+const MACHINE_DOCS_DIR = join(import.meta.dirname, '..', 'docs', 'machines');
 
 mkdirSync(MACHINE_DOCS_DIR, { recursive: true });
 for (const definition of sagaDefinitions) {
