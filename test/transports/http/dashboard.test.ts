@@ -75,6 +75,11 @@ describe('dashboard', () => {
     expect(await page.locator('#abort-rate').textContent()).toBe('abort rate 60.0 %');
     await page.screenshot({ path: new URL('dashboard-overview.png', ARTIFACTS).pathname, fullPage: true });
 
+    // The overview refreshes by itself: a saga finishing now shows up without a reload.
+    await register(7006, 'Eve', 1);
+    await expect.poll(() => count('succeeded').textContent(), { timeout: 10_000 }).toBe('3');
+    expect(await page.locator('#abort-rate').textContent()).toBe('abort rate 50.0 %');
+
     // The list, filtered, then a search by user id.
     await page.click('#counts [data-status=aborted]');
     await page.waitForSelector('#saga-list');

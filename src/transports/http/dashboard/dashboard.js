@@ -156,7 +156,9 @@ function throughputChart(perMinute) {
 
 async function overview() {
   markNav('overview');
+  const shownFor = location.hash;
   const stats = await api('/sagas/stats?minutes=15');
+  if (location.hash !== shownFor) return; // the operator moved on while this was loading
   const cards = h(
     'div',
     { class: 'cards', id: 'counts' },
@@ -244,7 +246,9 @@ async function list(params) {
   for (const name of ['status', 'type', 'q', 'cursor'])
     if (params.get(name)) query.set(name, params.get(name));
   query.set('limit', '25');
+  const shownFor = location.hash;
   const page = await api(`/sagas?${query}`);
+  if (location.hash !== shownFor) return;
 
   const field = (label, control) => h('label', { class: 'field' }, label, control);
   const status = h(
@@ -443,8 +447,10 @@ function diagramSvg(diagram, saga) {
 
 async function sagaPage(gid) {
   markNav('sagas');
+  const shownFor = location.hash;
   const saga = await api(`/sagas/${encodeURIComponent(gid)}`);
   const diagram = await api(`/machines/${encodeURIComponent(saga.type)}/diagram`).catch(() => null);
+  if (location.hash !== shownFor) return;
   const waiting = !['succeeded', 'aborted'].includes(saga.status) && saga.state.endsWith('.waiting');
   const retryMessage = h('span', { class: 'muted', role: 'status' });
   const retry = waiting
