@@ -8,6 +8,7 @@ import { resolveLocalDatabase } from './db/local-server.js';
 import { migrateDatabase } from './db/migrate.js';
 import type { MigrationSetName } from './db/migration-sets.js';
 import { createSagaLog } from './db/saga-log.js';
+import { createSagaQueries } from './db/saga-queries.js';
 import { createScoreStore } from './db/score-store.js';
 import { createUserStore } from './db/user-store.js';
 import { createScoreService, type ScoreService } from './domain/score-service.js';
@@ -267,6 +268,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       users,
       scores,
       sagaLog,
+      sagaQueries: createSagaQueries(sagaDatabase.db),
       coordinator,
       readiness: async () => {
         const database = await withTimeout(sagaDatabase.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(

@@ -3,6 +3,7 @@ import type { ResultSetHeader } from 'mysql2/promise';
 import type { ErrorInfo } from '../domain/errors.js';
 import {
   activeSagaStatuses,
+  isFinalStatus,
   type NewSaga,
   type SagaLog,
   type SagaProgress,
@@ -23,10 +24,13 @@ function leaseUntil(leaseMs: number): SQL {
 // create and save run for every saga: plain prepared SQL, not built by drizzle per call (see
 // bench/NOTES.md). The columns are schema/saga.ts's; progressValues gives them in this order.
 const PROGRESS_COLUMNS = 'status, state, snapshot, results, attempts, next_attempt_at, last_error, error';
-const INSERT_SAGA = `INSERT INTO saga (gid, type, machine_version, input, request_fingerprint, owner, lease_expires_at, ${PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_SAGA = `INSERT INTO saga (gid, type, machine_version, input, request_fingerprint, subject, owner, lease_expires_at, finished_at, ${PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, IF(?, NOW(3), NULL), ?, ?, ?, ?, ?, ?, ?, ?)`;
+// finished_at is kept once set: a final state written twice does not move the saga in the throughput buckets.
 const UPDATE_PROGRESS = `UPDATE saga SET ${PROGRESS_COLUMNS.split(', ')
   .map((column) => `${column} = ?`)
-  .join(', ')}, updated_at = NOW(3) WHERE gid = ? AND owner = ?`;
+  .join(
+    ', ',
+  )}, finished_at = IF(?, COALESCE(finished_at, NOW(3)), NULL), updated_at = NOW(3) WHERE gid = ? AND owner = ?`;
 
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
@@ -64,8 +68,10 @@ function toRecord(row: Row): SagaRecord {
     lastError: (row.lastError ?? null) as ErrorInfo | null,
     error: (row.error ?? null) as ErrorInfo | null,
     requestFingerprint: row.requestFingerprint,
+    subject: row.subject,
     owner: row.owner,
     leaseExpiresAt: row.leaseExpiresAt,
+    finishedAt: row.finishedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -81,8 +87,10 @@ export function createSagaLog(db: Db): SagaLog {
           saga.machineVersion,
           JSON.stringify(saga.input),
           saga.requestFingerprint,
+          saga.subject,
           saga.owner,
           saga.leaseMs * 1000,
+          isFinalStatus(saga.status) ? 1 : 0,
           ...progressValues(saga),
         ]);
         return 'created';
@@ -96,6 +104,7 @@ export function createSagaLog(db: Db): SagaLog {
       dbCall(async () => {
         const [result] = await db.$client.execute<ResultSetHeader>(UPDATE_PROGRESS, [
           ...progressValues(progress),
+          isFinalStatus(progress.status) ? 1 : 0,
           gid,
           owner,
         ]);

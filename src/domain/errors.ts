@@ -20,6 +20,13 @@ export const errorCatalog = {
     message:
       "the saga's sealed input cannot be opened with this process's key (was SAGA_SECRET_KEY or JWT_SECRET changed?)",
   },
+  // an operator's request that conflicts with the saga's state (HTTP 409, like a refusal)
+  saga_final: { kind: 'business', message: 'the saga is final; there is nothing to retry' },
+  saga_not_waiting: { kind: 'business', message: 'no step of this saga waits for a retry' },
+  saga_not_here: {
+    kind: 'business',
+    message: 'another coordinator process runs this saga; send the retry to it',
+  },
   // transient: try again later
   unavailable: { kind: 'transient', message: 'a dependency is unavailable, try again' },
   // not found

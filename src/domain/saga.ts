@@ -30,6 +30,8 @@ export interface NewSaga extends SagaProgress {
   readonly machineVersion: number;
   readonly input: unknown;
   readonly requestFingerprint: string | null;
+  /** The business key an operator searches by (register: the user id); null when the type has none. */
+  readonly subject: string | null;
   readonly owner: string;
   readonly leaseMs: number;
 }
@@ -40,8 +42,11 @@ export interface SagaRecord extends SagaProgress {
   readonly machineVersion: number;
   readonly input: unknown;
   readonly requestFingerprint: string | null;
+  readonly subject: string | null;
   readonly owner: string | null;
   readonly leaseExpiresAt: Date | null;
+  /** When the saga became final; null while it runs. */
+  readonly finishedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

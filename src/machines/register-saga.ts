@@ -73,6 +73,7 @@ export const registerSaga: SagaDefinition<RegisterInput, RegisterServices> = {
       },
     },
   ],
+  subjectOf: (input) => String(input.user.id),
   redactInput: (input) => ({
     user: input.user,
     score: input.score,

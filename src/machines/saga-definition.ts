@@ -44,6 +44,11 @@ export interface SagaDefinition<Input, Services> {
   /** The state a new saga starts in, while its first step runs (`pending`). */
   readonly initialState: string;
   readonly steps: readonly SagaStep<Input, Services>[];
+  /**
+   * The business key an operator searches sagas by (register: the user id), stored in the log's indexed
+   * `subject` column when the saga is created.
+   */
+  readonly subjectOf?: (input: Input) => string | null;
   /** Removes secrets from the input before it is shown (dashboard, inspector, API). */
   readonly redactInput: (input: Input) => unknown;
 }

@@ -16,6 +16,7 @@ export interface SagaView {
   readonly gid: string;
   readonly type: string;
   readonly status: SagaStatus;
+  readonly subject: string | null;
   readonly state: string;
   readonly steps: StepView[];
   readonly error: ErrorInfo | null;
@@ -59,6 +60,7 @@ export function describeSaga(
     gid: record.gid,
     type: record.type,
     status: record.status,
+    subject: record.subject,
     state: record.state,
     steps,
     error: record.error,

@@ -24,6 +24,10 @@ export const sagas = mysqlTable(
     owner: varchar('owner', { length: 128 }),
     leaseExpiresAt: datetime('lease_expires_at', { mode: 'date', fsp: 3 }),
     requestFingerprint: varchar('request_fingerprint', { length: 64 }),
+    /** The saga's business key, for search (register: the user id); set from the definition at create. */
+    subject: varchar('subject', { length: 128 }),
+    /** When the saga became final (the database clock); null while it runs. Throughput and abort rate. */
+    finishedAt: datetime('finished_at', { mode: 'date', fsp: 3 }),
     createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
     updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
   },
@@ -34,5 +38,11 @@ export const sagas = mysqlTable(
     index('idx_saga_created').on(table.createdAt),
     index('idx_saga_status_created').on(table.status, table.createdAt),
     index('idx_saga_type_created').on(table.type, table.createdAt),
+    // listings by status and type; also counts by status × type, read from this index alone
+    index('idx_saga_status_type_created').on(table.status, table.type, table.createdAt),
+    // search by business key (register: user id), newest first
+    index('idx_saga_subject_created').on(table.subject, table.createdAt),
+    // throughput and abort rate: finished sagas of the last minutes, read from this index alone
+    index('idx_saga_finished').on(table.finishedAt, table.status),
   ],
 );

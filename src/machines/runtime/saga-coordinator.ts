@@ -178,6 +178,7 @@ export class SagaCoordinator {
       machineVersion: saga.definition.version,
       input,
       requestFingerprint,
+      subject: saga.definition.subjectOf?.(input) ?? null,
       owner: this.owner,
       leaseMs: this.options.leaseMs,
       ...progressOf(saga, actor),
@@ -192,12 +193,17 @@ export class SagaCoordinator {
     return this.sagas.get(gid)?.done.promise;
   }
 
-  /** Makes a saga waiting in backoff call its step now; false when this process is not running it. */
-  retryNow(gid: string): boolean {
+  /**
+   * Makes a saga whose step waits in backoff call it now (an operator fixed a downstream outage).
+   * `notRunning` when this process does not run the saga, `notWaiting` when no step of it waits.
+   */
+  retryNow(gid: string): 'retried' | 'notWaiting' | 'notRunning' {
     const saga = this.sagas.get(gid);
-    if (!saga) return false;
+    if (!saga) return 'notRunning';
+    // Every running state of a saga machine has `calling` and `waiting` (see buildSagaMachine).
+    if (!stateName(saga.actor.getSnapshot().value).endsWith('.waiting')) return 'notWaiting';
     saga.actor.send({ type: 'RETRY_NOW' });
-    return true;
+    return 'retried';
   }
 
   get runningCount(): number {

@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { SagaLog } from '../../domain/saga.js';
+import type { SagaQueries } from '../../domain/saga-queries.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { Registration } from '../../machines/registration.js';
@@ -17,6 +18,7 @@ import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import httpMetrics, { type HttpMetricsOptions } from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { loginRoute } from './routes/login.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -59,6 +61,7 @@ export interface HttpDeps {
   readonly users: UserService;
   readonly scores: ScoreService;
   readonly sagaLog: SagaLog;
+  readonly sagaQueries: SagaQueries;
   readonly coordinator: SagaCoordinator;
   readonly readiness: () => Promise<Readiness>;
   /** Request timings go to `record`; GET /metrics (admin) exposes `registry`. */
@@ -98,9 +101,15 @@ export async function buildHttpServer(deps: HttpDeps) {
   await app.register(registerRoute, { registration: deps.registration });
   await app.register(loginRoute, { users: deps.users, limits: deps.login });
   await app.register(userRoute, { users: deps.users, scores: deps.scores });
-  if (app.adminEnabled) {
-    await app.register(sagaRoutes, { log: deps.sagaLog, coordinator: deps.coordinator });
+  if (app.adminEnabled && deps.adminToken !== undefined) {
+    await app.register(sagaRoutes, {
+      log: deps.sagaLog,
+      queries: deps.sagaQueries,
+      coordinator: deps.coordinator,
+      cursorSecret: deps.adminToken,
+    });
     await app.register(metricsRoute, { registry: deps.metrics.registry });
+    await app.register(dashboardRoutes, { coordinator: deps.coordinator });
   }
   return app;
 }

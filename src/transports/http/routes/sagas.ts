@@ -1,28 +1,30 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { NotFound } from '../../../domain/errors.js';
 import type { SagaLog } from '../../../domain/saga.js';
+import type { SagaQueries } from '../../../domain/saga-queries.js';
 import type { SagaCoordinator } from '../../../machines/runtime/saga-coordinator.js';
 import type { SagaDefinition } from '../../../machines/saga-definition.js';
 import { describeSaga } from '../../../machines/saga-view.js';
+import { createCursorCodec } from '../saga-cursor.js';
 import { commonErrors, ErrorInfoSchema, errorsOf } from '../schemas.js';
+import { sagaListRoute } from './saga-list.js';
+import { sagaRetryRoute } from './saga-retry.js';
+import { Nullable, SagaStatusSchema } from './saga-schemas.js';
+import { sagaStatsRoute } from './saga-stats.js';
 
 export interface SagaRouteOptions {
   readonly log: SagaLog;
+  readonly queries: SagaQueries;
   readonly coordinator: SagaCoordinator;
+  /** Signs listing cursors (the admin token: the same in every process). */
+  readonly cursorSecret: string;
 }
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 
 export const SagaViewSchema = Type.Object({
   gid: Type.String(),
   type: Type.String(),
-  status: Type.Union([
-    Type.Literal('pending'),
-    Type.Literal('compensating'),
-    Type.Literal('succeeded'),
-    Type.Literal('aborted'),
-  ]),
+  status: SagaStatusSchema,
+  subject: Nullable(Type.String({ description: "The saga's business key (register: the user id)" })),
   state: Type.String({ description: 'The machine state, e.g. userSaved.waiting' }),
   steps: Type.Array(
     Type.Object({
@@ -54,8 +56,15 @@ export const SagaViewSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
-export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (app, { log, coordinator }) => {
+/** The admin API over sagas; every route below asks for the admin token. */
+export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (
+  app,
+  { log, queries, coordinator, cursorSecret },
+) => {
   app.addHook('preHandler', app.requireAdmin);
+  await app.register(sagaListRoute, { queries, cursors: createCursorCodec(cursorSecret) });
+  await app.register(sagaStatsRoute, { queries });
+  await app.register(sagaRetryRoute, { log, coordinator });
 
   app.get(
     '/sagas/:gid',
