@@ -196,6 +196,7 @@ async function heldInFlight(count: number) {
   });
   await coordinator.start();
   const rssBefore = rssAfterGc();
+  const heapBefore = process.memoryUsage().heapUsed;
   const results: Promise<unknown>[] = [];
   for (let n = 0; n < count; n++) {
     const begun = await coordinator.begin('register', newGid(), registerInput(10_000_000 + n, 5));
@@ -203,6 +204,7 @@ async function heldInFlight(count: number) {
   }
   while (waiting < count) await sleep(50);
   const rssInFlight = rssAfterGc();
+  const heapPerSagaKb = (process.memoryUsage().heapUsed - heapBefore) / count / 1024;
   const peakInFlight = process.resourceUsage().maxRSS / 1024;
   release();
   const finished = await Promise.all(results);
@@ -213,6 +215,7 @@ async function heldInFlight(count: number) {
     inFlightRunning: waiting,
     rssBeforeInFlightMb: rssBefore,
     rssInFlightMb: rssInFlight,
+    heapPerSagaKb,
     peakRssMb: peakInFlight,
     inFlightSucceeded: finished.filter((result) => (result as { status: string }).status === 'succeeded')
       .length,

@@ -1,0 +1,173 @@
+// `npm run soak -- --minutes 5`: holds 70% of the `http` throughput the latest `npm run bench` measured
+// (or --rate) with a mix of registrations, reads and logins; prints per-minute figures and RSS.
+import { fork } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchDatabase } from './lib/bench-db.js';
+import { rssMb } from './lib/proc-stats.js';
+import { freePort, JWT_SECRET, ROOT, startService, waitForHttp } from './lib/services.js';
+import type { MinuteFigures, SoakLoadArgs } from './soak-load.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '5' },
+    rate: { type: 'string' },
+    share: { type: 'string', default: '0.7' },
+  },
+});
+const minutes = Number(values.minutes);
+if (!Number.isInteger(minutes) || minutes < 1) {
+  console.error('--minutes expects a whole number of minutes, at least 1');
+  process.exit(2);
+}
+
+function latestHttpRate(): { rate: number; from: string } | undefined {
+  const dir = new URL('./results/', import.meta.url);
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir)
+      .filter((name) => name.endsWith('.json') && !name.startsWith('soak-'))
+      .sort();
+  } catch {
+    return undefined;
+  }
+  for (const name of files.reverse()) {
+    const run = JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as {
+      results: Array<{ scenario: string; completedPerSec?: number }>;
+    };
+    const http = run.results.find((row) => row.scenario === 'http');
+    if (http?.completedPerSec) return { rate: http.completedPerSec, from: name };
+  }
+  return undefined;
+}
+
+let ratePerSec: number;
+let source: string;
+if (values.rate !== undefined) {
+  ratePerSec = Number(values.rate);
+  source = '--rate';
+} else {
+  const latest = latestHttpRate();
+  if (!latest) {
+    console.error(
+      'no bench result with an http figure in bench/results: run `npm run bench` first, or pass --rate',
+    );
+    process.exit(2);
+  }
+  ratePerSec = Number(values.share) * latest.rate;
+  source = `${values.share} × http ${latest.rate.toFixed(0)}/s from bench/results/${latest.from}`;
+}
+if (!(ratePerSec > 0)) {
+  console.error('--rate expects a positive number of requests per second');
+  process.exit(2);
+}
+
+const db = await benchDatabase(`soak_${Date.now().toString(36)}`, ['user', 'score', 'barrier', 'saga']);
+const port = await freePort();
+const service = startService({
+  DATABASE_URL: db.url,
+  PORT: String(port),
+  USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+  SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+  // All the soak's logins come from one address; the per-id limit stays as shipped.
+  LOGIN_IP_RATE_MAX: '1000000',
+});
+const url = `http://127.0.0.1:${port}`;
+await waitForHttp(`${url}/readyz`);
+
+const password = 'soak password 123';
+const loginUsers = 200;
+const readUsers = 1000;
+console.log(
+  `soak: ${ratePerSec.toFixed(0)} requests/s (${source}) for ${minutes} min; preparing ${readUsers} users`,
+);
+for (let start = 0; start < readUsers; start += 50) {
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) => {
+      const id = start + i + 1;
+      const body = {
+        id,
+        name: `soak user ${id}`,
+        gender: 'x',
+        score: 1,
+        ...(id <= loginUsers ? { password } : {}),
+      };
+      return fetch(`${url}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((response) => {
+        if (response.status !== 201) throw new Error(`preparing users: ${response.status}`);
+      });
+    }),
+  );
+}
+
+const rss: number[] = [];
+const rssTimer = setInterval(() => rss.push(rssMb(service.pid).current), 1_000);
+const args: SoakLoadArgs = {
+  url,
+  ratePerSec,
+  minutes,
+  jwtSecret: JWT_SECRET,
+  loginUsers,
+  readUsers,
+  password,
+  idOffset: readUsers,
+  maxInFlight: 2_000,
+};
+const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
+  const child = fork(fileURLToPath(new URL('./soak-load.ts', import.meta.url)), [JSON.stringify(args)], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let minuteRss = 0;
+  const seen: MinuteFigures[] = [];
+  child.on('message', (message: { type: string; figures?: MinuteFigures; minutes?: MinuteFigures[] }) => {
+    if (message.type === 'minute' && message.figures) {
+      const f = message.figures;
+      const window = rss.slice(minuteRss);
+      minuteRss = rss.length;
+      const rssNow = window.at(-1) ?? 0;
+      Object.assign(f, { rssMb: rssNow, rssMaxMb: Math.max(...window, 0) });
+      seen.push(f);
+      console.log(
+        `  minute ${f.minute}: ${(f.completed / 60).toFixed(0)}/s done, ${f.errors} errors, p50 ${f.p50Ms.toFixed(1)} ms, ` +
+          `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(0)} ms, RSS ${rssNow.toFixed(0)} MB; done ${JSON.stringify(f.byKind)}; ` +
+          `p99 by kind ${JSON.stringify(Object.fromEntries(Object.entries(f.p99ByKindMs).map(([k, v]) => [k, Math.round(v)])))}`,
+      );
+      for (const sample of f.errorSamples) console.log(`    error: ${sample}`);
+    }
+    if (message.type === 'done') resolve(seen);
+  });
+  child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`soak load exited with ${code}`))));
+});
+clearInterval(rssTimer);
+await service.stop();
+await db.drop();
+
+const first = figures[0] as MinuteFigures & { rssMb: number };
+const last = figures.at(-1) as MinuteFigures & { rssMb: number };
+const errors = figures.reduce((sum, f) => sum + f.errors, 0);
+const verdict = {
+  errors,
+  p99FirstMs: first.p99Ms,
+  p99LastMs: last.p99Ms,
+  p99Ratio: last.p99Ms / first.p99Ms,
+  rssFirstMb: first.rssMb,
+  rssLastMb: last.rssMb,
+  rssRatio: last.rssMb / first.rssMb,
+};
+console.log(
+  `soak ${errors === 0 ? 'held' : 'FAILED'}: ${errors} errors; p99 first minute ${verdict.p99FirstMs.toFixed(1)} ms, last ${verdict.p99LastMs.toFixed(1)} ms ` +
+    `(×${verdict.p99Ratio.toFixed(2)}); RSS ${verdict.rssFirstMb.toFixed(0)} → ${verdict.rssLastMb.toFixed(0)} MB (×${verdict.rssRatio.toFixed(2)})`,
+);
+const file = new URL(
+  `./results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  import.meta.url,
+);
+writeFileSync(file, `${JSON.stringify({ ratePerSec, source, minutes, figures, verdict }, null, 2)}\n`);
+console.log(`written to ${fileURLToPath(file).replace(ROOT, '')}`);
+process.exit(errors === 0 ? 0 : 1);
