@@ -46,6 +46,7 @@ let current: {
 function fresh() {
   return {
     latencies: [] as number[],
+    byKindLatencies: {} as Record<string, number[]>,
     completed: 0,
     errors: 0,
     byKind: {} as Record<string, number>,
