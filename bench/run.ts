@@ -10,7 +10,7 @@ import type { MigrationSetName } from '../src/db/migration-sets.js';
 import { benchDatabase, countRows } from './lib/bench-db.js';
 import type { LoopResult } from './lib/closed-loop.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMeter, rssMb } from './lib/proc-stats.js';
+import { cpuMeter, databasePid, rssMb } from './lib/proc-stats.js';
 import {
   freePort,
   JWT_SECRET,
@@ -90,17 +90,33 @@ function runLoad(args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'>
   });
 }
 
+const dbPid = databasePid();
+
+/** An in-process scenario in its own process; the database server's CPU metered over its window. */
+async function inWorker(scenario: string, databaseUrl: string): Promise<Row> {
+  const meter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
+  let dbCpuSeconds = 0;
+  const result = await runWorker<Row>({ scenario, databaseUrl, ...loop }, [], (phase) => {
+    if (phase === 'start') meter.start();
+    else dbCpuSeconds = meter.stop();
+  });
+  return { ...result, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
+}
+
 /** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
 async function measureServices(pids: number[], load: () => Promise<LoopResult>): Promise<Row> {
   const meter = cpuMeter(pids);
+  const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
   const started = load();
   await sleep(warmupMs);
   meter.start();
+  dbMeter.start();
   await sleep(durationMs);
   const cpuSeconds = meter.stop();
+  const dbCpuSeconds = dbMeter.stop();
   const result = await started;
   const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
-  return { scenario: '', ...result, cpuSeconds, peakRssMb };
+  return { scenario: '', ...result, cpuSeconds, peakRssMb, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
 }
 
 async function monolith(databaseUrl: string, extra: Record<string, string> = {}) {
@@ -125,7 +141,7 @@ async function stopAll(processes: RunningProcess[]) {
 const scenarios: Record<Scenario, () => Promise<Row[]>> = {
   async baseline() {
     const db = await freshDatabase('baseline', ['user', 'score', 'barrier']);
-    const result = await runWorker<Row>({ scenario: 'baseline', databaseUrl: db.url, ...loop });
+    const result = await inWorker('baseline', db.url);
     await db.drop();
     return [
       {
@@ -137,7 +153,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
   },
   async engine() {
     const db = await freshDatabase('engine');
-    const result = await runWorker<Row>({ scenario: 'engine', databaseUrl: db.url, ...loop });
+    const result = await inWorker('engine', db.url);
     const left = await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')");
     await db.drop();
     return [
@@ -146,7 +162,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
   },
   async abort() {
     const db = await freshDatabase('abort');
-    const result = await runWorker<Row>({ scenario: 'abort', databaseUrl: db.url, ...loop });
+    const result = await inWorker('abort', db.url);
     await db.drop();
     return [
       {
@@ -385,6 +401,7 @@ function printTable(rows: Row[]) {
     'errors',
     'CPU s',
     'CPU ms/op',
+    'DB CPU ms/op',
     'peak RSS MB',
   ];
   const lines = rows
@@ -399,6 +416,9 @@ function printTable(rows: Row[]) {
       String(row.errors ?? ''),
       fmt(row.cpuSeconds),
       fmt(row.cpuMsPerOp, 2),
+      row.dbCpuSeconds !== undefined && row.completed
+        ? fmt((1000 * (row.dbCpuSeconds as number)) / row.completed, 2)
+        : '',
       fmt(row.peakRssMb, 0),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]?.length ?? 0)));

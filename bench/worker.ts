@@ -109,8 +109,10 @@ function measure(operation: (n: number) => Promise<void>) {
     {
       onMeasureStart: () => {
         cpuStart = process.cpuUsage();
+        send({ phase: 'start' });
       },
       onMeasureEnd: () => {
+        send({ phase: 'end' });
         const used = process.cpuUsage(cpuStart);
         cpu = (used.user + used.system) / 1e6;
       },

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -15,6 +16,19 @@ export function rssMb(pid: number): { current: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
   return { current: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** The database server's process on this machine, if it runs here (its CPU counts as well). */
+export function databasePid(): number | undefined {
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      const pid = execFileSync('pidof', ['-s', name], { encoding: 'utf8' }).trim();
+      if (pid) return Number(pid);
+    } catch {
+      // not running under that name
+    }
+  }
+  return undefined;
 }
 
 /** CPU used by a set of processes across a window: call `start()` then `stop()`. */

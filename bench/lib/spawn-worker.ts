@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs bench/worker.ts with `args` in a fresh process and returns what it reports. */
-export function runWorker<T>(args: object, nodeFlags: string[] = []): Promise<T> {
+export function runWorker<T>(
+  args: object,
+  nodeFlags: string[] = [],
+  onPhase: (phase: 'start' | 'end') => void = () => {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('../worker.ts', import.meta.url)), [JSON.stringify(args)], {
       cwd: root,
@@ -13,7 +17,8 @@ export function runWorker<T>(args: object, nodeFlags: string[] = []): Promise<T>
       env: { ...process.env, NODE_ENV: 'production' },
     });
     let settled = false;
-    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+    child.on('message', (message: { ok?: boolean; result?: T; error?: string; phase?: 'start' | 'end' }) => {
+      if (message.phase) return onPhase(message.phase);
       settled = true;
       if (message.ok) resolve(message.result as T);
       else reject(new Error(`bench worker failed: ${message.error}`));

@@ -1,6 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { datetime, index, int, json, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import { customType, datetime, index, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { sagaStatuses } from '../../domain/saga.js';
+
+/**
+ * JSON kept as text. MariaDB's JSON type is LONGTEXT with a CHECK (JSON_VALID(...)) that parses every
+ * value written: about a quarter of the database's CPU per saga (bench/NOTES.md). Only the coordinator
+ * writes these columns, from JSON.stringify, so the check could never fail.
+ */
+const jsonText = customType<{ data: unknown; driverData: string }>({
+  dataType: () => 'longtext',
+  toDriver: (value) => JSON.stringify(value),
+  fromDriver: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+});
 
 /**
  * The coordinator's log: one row per saga, holding the XState persisted snapshot it resumes from.
@@ -14,13 +25,13 @@ export const sagas = mysqlTable(
     machineVersion: int('machine_version').notNull(),
     status: varchar('status', { length: 16, enum: sagaStatuses }).notNull(),
     state: varchar('state', { length: 128 }).notNull(),
-    snapshot: json('snapshot').notNull(),
-    input: json('input').notNull(),
-    results: json('results'),
+    snapshot: jsonText('snapshot').notNull(),
+    input: jsonText('input').notNull(),
+    results: jsonText('results'),
     attempts: int('attempts').notNull().default(0),
     nextAttemptAt: datetime('next_attempt_at', { mode: 'date', fsp: 3 }),
-    lastError: json('last_error'),
-    error: json('error'),
+    lastError: jsonText('last_error'),
+    error: jsonText('error'),
     owner: varchar('owner', { length: 128 }),
     leaseExpiresAt: datetime('lease_expires_at', { mode: 'date', fsp: 3 }),
     requestFingerprint: varchar('request_fingerprint', { length: 64 }),
