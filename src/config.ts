@@ -8,6 +8,8 @@ import {
   parseServiceTarget,
   type ServiceTarget,
 } from './config/grpc-address.js';
+import type { FaultPlan } from './faults/fault-injector.js';
+import { parseFaultSpec } from './faults/fault-spec.js';
 
 export const roleNames = ['api', 'user', 'score'] as const;
 export type Role = (typeof roleNames)[number];
@@ -83,6 +85,8 @@ const environment = z.object({
   LOGIN_IP_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
   TRUST_PROXY: flag(false),
+  FAULTS: optionalText(),
+  FAULTS_SEED: optionalText(),
 });
 
 export type Environment = z.input<typeof environment>;
@@ -135,6 +139,8 @@ export interface Config {
     readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
     readonly trustProxy: boolean;
   };
+  /** Fault injection (FAULTS) for test and bench runs; undefined when off. */
+  readonly faults: FaultPlan | undefined;
   /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
   readonly warnings: readonly string[];
 }
@@ -257,6 +263,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
       : undefined;
 
+  let faults: FaultPlan | undefined;
+  if (env.FAULTS !== undefined) {
+    const rules = parseFaultSpec(env.FAULTS);
+    const seed = env.FAULTS_SEED === undefined ? randomBytes(4).readUInt32BE() : Number(env.FAULTS_SEED);
+    if (env.NODE_ENV === 'production') problems.push('FAULTS is refused when NODE_ENV=production');
+    else if (typeof rules === 'string') problems.push(`FAULTS ${rules}`);
+    else if (!Number.isSafeInteger(seed) || seed < 0 || !/^\d+$/.test(env.FAULTS_SEED ?? '0')) {
+      problems.push(`FAULTS_SEED expects a whole number, got "${env.FAULTS_SEED}"`);
+    } else if (rules.length > 0) {
+      faults = { rules, seed };
+      warnings.push(`fault injection is on: FAULTS="${env.FAULTS}" FAULTS_SEED=${seed}`);
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = env.ADMIN_TOKEN;
@@ -304,6 +324,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       trustProxy: env.TRUST_PROXY,
     },
+    faults,
     warnings,
   });
 }
