@@ -56,9 +56,9 @@ describe('chaos: the coordinator killed five times under load', () => {
 
     const faultKills: string[] = [];
     const openSagas = async () =>
-      (await queryOnce(database.url, "SELECT gid FROM saga WHERE status NOT IN ('succeeded', 'aborted')")).map(
-        (row) => String(row.gid),
-      );
+      (
+        await queryOnce(database.url, "SELECT gid FROM saga WHERE status NOT IN ('succeeded', 'aborted')")
+      ).map((row) => String(row.gid));
     let openAtLastKill: string[] = [];
     for (const [index, death] of deaths.entries()) {
       const answersBefore = load.settled();
@@ -70,7 +70,8 @@ describe('chaos: the coordinator killed five times under load', () => {
         // The process kills itself at the fault point; give it 30 s to get there.
         const child = service.child;
         const gone = child.exitCode !== null || child.signalCode !== null;
-        const exited = gone || (await Promise.race([once(child, 'exit').then(() => true), sleep(30_000, false)]));
+        const exited =
+          gone || (await Promise.race([once(child, 'exit').then(() => true), sleep(30_000, false)]));
         if (!exited) await service.kill('SIGKILL');
         if (service.output().includes(`"point":"${death.point}"`)) faultKills.push(death.point as string);
       }

@@ -70,8 +70,10 @@ export async function checkInvariant(databases: Databases): Promise<InvariantRep
       violations.push(`${saga.gid} is still ${saga.status}`);
     }
   }
-  for (const id of users.keys()) if (!succeededIds.has(id)) violations.push(`user ${id} has no succeeded saga`);
-  for (const id of scores.keys()) if (!succeededIds.has(id)) violations.push(`score ${id} has no succeeded saga`);
+  for (const id of users.keys())
+    if (!succeededIds.has(id)) violations.push(`user ${id} has no succeeded saga`);
+  for (const id of scores.keys())
+    if (!succeededIds.has(id)) violations.push(`score ${id} has no succeeded saga`);
 
   const checkBarrier = (rows: typeof userBarrier, effect: Map<string, number>, what: string) => {
     const compensated = new Set(rows.filter((row) => row.op === 'compensate').map((row) => String(row.gid)));
@@ -82,8 +84,15 @@ export async function checkInvariant(databases: Databases): Promise<InvariantRep
         violations.push(`barrier row for unknown saga ${gid}`);
         continue;
       }
-      if (row.op === 'action' && row.reason === 'action' && !compensated.has(gid) && !effect.get(String(saga.id)))
-        violations.push(`${gid}: barrier says ${what} done but its row is missing and no compensation is recorded`);
+      if (
+        row.op === 'action' &&
+        row.reason === 'action' &&
+        !compensated.has(gid) &&
+        !effect.get(String(saga.id))
+      )
+        violations.push(
+          `${gid}: barrier says ${what} done but its row is missing and no compensation is recorded`,
+        );
       if (row.op === 'compensate' && saga.status === 'succeeded')
         violations.push(`${gid}: succeeded but its ${what} branch was compensated`);
     }

@@ -103,4 +103,8 @@ export async function waitFor(condition: () => boolean, timeoutMs: number): Prom
 
 /** Answers a client must never get: a 500, or no answer in time. */
 export const badAnswers = (answers: readonly Answer[]) =>
-  answers.filter((answer) => answer.status === 'hang' || (typeof answer.status === 'number' && answer.status >= 500 && answer.status !== 503));
+  answers.filter(
+    (answer) =>
+      answer.status === 'hang' ||
+      (typeof answer.status === 'number' && answer.status >= 500 && answer.status !== 503),
+  );

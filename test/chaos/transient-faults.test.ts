@@ -27,7 +27,12 @@ describe('chaos: transient faults at every branch and compensation', () => {
       RETRY_MAX_MS: '200',
     });
     const ids = Array.from({ length: 500 }, (_, index) => 1_000 + index);
-    const load = startRegistrations({ ids, concurrency: 16, url: () => service!.url, requestTimeoutMs: 20_000 });
+    const load = startRegistrations({
+      ids,
+      concurrency: 16,
+      url: () => service!.url,
+      requestTimeoutMs: 20_000,
+    });
     await load.done;
 
     expect(badAnswers(load.answers)).toEqual([]);
