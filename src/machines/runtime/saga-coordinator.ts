@@ -401,8 +401,15 @@ export class SagaCoordinator {
         running.map((saga) => saga.gid),
       )
       .then((owned) => {
+        // A saga whose final state is being written is not lost: stillOwned counts active rows only, and
+        // its row just became final (a false "lease lost" alarm otherwise, found by the racing chaos test).
         for (const saga of running)
-          if (!owned.has(saga.gid) && this.sagas.get(saga.gid) === saga) this.onLost(saga);
+          if (
+            !owned.has(saga.gid) &&
+            this.sagas.get(saga.gid) === saga &&
+            saga.actor.getSnapshot().status !== 'done'
+          )
+            this.onLost(saga);
       })
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not check saga ownership'));
   }
@@ -437,7 +444,14 @@ export class SagaCoordinator {
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
     this.logger.info(
-      { gid: record.gid, type: record.type, state: record.state, status: record.status },
+      {
+        gid: record.gid,
+        type: record.type,
+        state: record.state,
+        status: record.status,
+        // By the database's clock: two claims of one saga must be a whole lease apart (checked in tests).
+        leaseExpiresAt: record.leaseExpiresAt,
+      },
       'resuming saga',
     );
     this.options.observer?.takeover?.(record.type, record.gid);
