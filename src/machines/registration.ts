@@ -74,6 +74,8 @@ function checkRequest(request: RegisterRequest): void {
     if (typeof request.password !== 'string' || length < PASSWORD_MIN || length > PASSWORD_MAX) {
       throw new InvalidArgument(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
     }
+    // Lone surrogates all encode as U+FFFD: two different passwords would hash alike.
+    if (!request.password.isWellFormed()) throw new InvalidArgument('password must be valid Unicode text');
   }
 }
 

@@ -12,7 +12,7 @@ import type { UserService } from '../../domain/user-service.js';
 import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
 import auth from './plugins/auth.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { loginRoute } from './routes/login.js';
 import { registerRoute } from './routes/register.js';
@@ -67,6 +67,7 @@ export async function buildHttpServer(deps: HttpDeps) {
     requestIdHeader: 'x-request-id',
     logController: new RequestLogAtDebug(),
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox's compiler: bodies are checked as sent (no coercion, no silently dropped fields).
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
