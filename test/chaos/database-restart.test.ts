@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findServerBinaries, type PrivateServer, startPrivateServer } from '../../src/db/local-server.js';
+import { forgeToken, TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
 import { sameDatabase, settledInvariant } from './invariant.js';
 import { badAnswers, startRegistrations, waitFor } from './load.js';
@@ -25,9 +26,9 @@ describe.runIf(findServerBinaries() !== undefined)('chaos: the database server r
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function probe(path: string) {
+  async function probe(path: string, init: RequestInit = {}) {
     try {
-      const response = await fetch(`${service!.url}${path}`, { signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`${service!.url}${path}`, { ...init, signal: AbortSignal.timeout(5_000) });
       return response.status;
     } catch (error) {
       return (error as Error).name === 'TimeoutError' ? 'hang' : 'network';
@@ -43,6 +44,8 @@ describe.runIf(findServerBinaries() !== undefined)('chaos: the database server r
       RETRY_MAX_MS: '500',
       REGISTER_WAIT_MS: '2000',
       SAGA_TIMEOUT_MS: '60000',
+      JWT_SECRET: TEST_JWT_SECRET,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
     const ids = Array.from({ length: 300 }, (_, index) => 1 + index);
     const load = startRegistrations({
@@ -58,9 +61,25 @@ describe.runIf(findServerBinaries() !== undefined)('chaos: the database server r
     const outageStart = load.answers.length;
     const readyDuringOutage: Array<number | string> = [];
     const liveDuringOutage: Array<number | string> = [];
+    const othersDuringOutage: Array<number | string> = [];
+    const token = forgeToken({
+      userId: 1,
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 600,
+    });
     for (let i = 0; i < 8; i++) {
       readyDuringOutage.push(await probe('/readyz'));
       liveDuringOutage.push(await probe('/healthz'));
+      // The other routes: an answer from the cache (200) or a clear 503, never a 500 or a hang.
+      othersDuringOutage.push(
+        await probe('/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 10_000 + i, password: 'no such user' }),
+        }),
+        await probe('/user', { headers: { authorization: `Bearer ${token}` } }),
+        await probe('/sagas/some-gid', { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }),
+      );
       await sleep(400);
     }
     const answersDuringOutage = load.answers.slice(outageStart);
@@ -74,6 +93,7 @@ describe.runIf(findServerBinaries() !== undefined)('chaos: the database server r
 
     expect(readyDuringOutage.every((status) => status === 503)).toBe(true);
     expect(liveDuringOutage.every((status) => status === 200)).toBe(true);
+    expect(othersDuringOutage.filter((status) => status !== 503 && status !== 200)).toEqual([]);
     expect(readyAgain).toBe(true);
     // During the outage: a clear 503 (or 202 for a saga accepted before), never a 500 or a hang.
     expect(answersDuringOutage.length).toBeGreaterThan(0);
