@@ -74,3 +74,55 @@ describe('a saga whose create committed but whose answer was lost', () => {
     expect(Number(user?.n)).toBe(1);
   });
 });
+
+describe('a saga whose final state is being written when the lease check runs', () => {
+  it('finishes as succeeded, not as lost to another process', async () => {
+    // The final write is slow; meanwhile the heartbeat's count says we hold fewer sagas than we run and
+    // stillOwned (active rows only) no longer lists this one, because its row is about to be final.
+    const real = createSagaLog(database.db);
+    let finalWrites = 0;
+    const warnings: string[] = [];
+    const log: SagaLog = {
+      ...real,
+      async save(gid, owner, progress) {
+        if (progress.status === 'succeeded') {
+          finalWrites++;
+          await sleep(600);
+        }
+        return real.save(gid, owner, progress);
+      },
+      renewLeases: async (owner, leaseMs) => {
+        await real.renewLeases(owner, leaseMs);
+        return 0;
+      },
+      stillOwned: async () => new Set<string>(),
+    };
+    const cache = { max: 10, ttlMs: 60_000 };
+    const racing = new SagaCoordinator({
+      log,
+      leaseMs: 1_000,
+      recoveryIntervalMs: 1_000,
+      timeoutMs: 30_000,
+      policy: { baseMs: 10, factor: 2, maxMs: 50 },
+      alertRetryLimit: 5,
+      logger: { debug() {}, info() {}, warn: (_fields, message) => warnings.push(message), error() {} },
+    });
+    racing.define(registerSaga, {
+      users: createUserService(createUserStore(database.db), cache),
+      scores: createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache),
+      secrets: createSecretBox('x'.repeat(32)),
+    });
+    await racing.start();
+    try {
+      const input = { user: { id: 8, name: 'finishing', gender: 'x' }, score: 3, sealedPasswordHash: null };
+      const started = await racing.begin(registerSaga.type, 'gid-finishing', input);
+      if (!started.created) throw new Error('not created');
+      const result = await started.result;
+      expect(finalWrites).toBe(1);
+      expect(result.status).toBe('succeeded');
+      expect(warnings.filter((message) => message.includes('lease lost'))).toEqual([]);
+    } finally {
+      await racing.stop(0);
+    }
+  });
+});
