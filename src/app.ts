@@ -14,6 +14,8 @@ import { createUserStore } from './db/user-store.js';
 import { createScoreService, type ScoreService } from './domain/score-service.js';
 import { createSecretBox } from './domain/secret-box.js';
 import { createUserService, type UserService } from './domain/user-service.js';
+import { createFaultInjector } from './faults/fault-injector.js';
+import { withSagaLogFaults, withScoreFaults, withUserFaults } from './faults/fault-wrappers.js';
 import { registerSaga } from './machines/register-saga.js';
 import { createRegistration } from './machines/registration.js';
 import { SagaCoordinator } from './machines/runtime/saga-coordinator.js';
@@ -119,20 +121,28 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const databaseFor = (url: string | undefined) =>
       databases.get(url ?? (fallbackUrl as string)) as Database;
 
+    // FAULTS (tests and benches only): the no-op injector when unset, and then the wrappers add nothing.
+    const faults = createFaultInjector(config.faults);
     let localUsers: UserService | undefined;
     let localScores: ScoreService | undefined;
     if (plan.hostsUser)
-      localUsers = createUserService(
-        createUserStore(databaseFor(config.database.userUrl).db),
-        config.cache,
-        metrics.cache,
+      localUsers = withUserFaults(
+        createUserService(
+          createUserStore(databaseFor(config.database.userUrl).db),
+          config.cache,
+          metrics.cache,
+        ),
+        faults,
       );
     if (plan.hostsScore) {
-      localScores = createScoreService(
-        createScoreStore(databaseFor(config.database.scoreUrl).db),
-        config.score,
-        config.cache,
-        metrics.cache,
+      localScores = withScoreFaults(
+        createScoreService(
+          createScoreStore(databaseFor(config.database.scoreUrl).db),
+          config.score,
+          config.cache,
+          metrics.cache,
+        ),
+        faults,
       );
     }
     const barrierDatabases = new Set<Database>();
@@ -222,7 +232,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     }
 
     const sagaDatabase = databaseFor(config.database.sagaUrl);
-    const sagaLog = createSagaLog(sagaDatabase.db);
+    const sagaLog = withSagaLogFaults(createSagaLog(sagaDatabase.db), faults);
     const secrets = createSecretBox(config.saga.secretKey);
     let inspector: SagaInspector | undefined;
     if (config.inspect.enabled) {

@@ -8,6 +8,8 @@ import {
   parseServiceTarget,
   type ServiceTarget,
 } from './config/grpc-address.js';
+import type { FaultPlan } from './faults/fault-injector.js';
+import { parseFaultSpec } from './faults/fault-spec.js';
 
 export const roleNames = ['api', 'user', 'score'] as const;
 export type Role = (typeof roleNames)[number];
@@ -85,6 +87,8 @@ const environment = z.object({
   TRUST_PROXY: flag(false),
   INSPECT: flag(false),
   INSPECT_PORT: integer({ min: 0, max: 65_535, default: 8099 }),
+  FAULTS: optionalText(),
+  FAULTS_SEED: optionalText(),
 });
 
 export type Environment = z.input<typeof environment>;
@@ -139,6 +143,8 @@ export interface Config {
   };
   /** The Stately inspector (development only): its local server on 127.0.0.1:port. */
   readonly inspect: { readonly enabled: boolean; readonly port: number };
+  /** Fault injection (FAULTS) for test and bench runs; undefined when off. */
+  readonly faults: FaultPlan | undefined;
   /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
   readonly warnings: readonly string[];
 }
@@ -267,6 +273,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  let faults: FaultPlan | undefined;
+  if (env.FAULTS !== undefined) {
+    const rules = parseFaultSpec(env.FAULTS);
+    const seed = env.FAULTS_SEED === undefined ? randomBytes(4).readUInt32BE() : Number(env.FAULTS_SEED);
+    if (env.NODE_ENV === 'production') problems.push('FAULTS is refused when NODE_ENV=production');
+    else if (typeof rules === 'string') problems.push(`FAULTS ${rules}`);
+    else if (!Number.isSafeInteger(seed) || seed < 0 || !/^\d+$/.test(env.FAULTS_SEED ?? '0')) {
+      problems.push(`FAULTS_SEED expects a whole number, got "${env.FAULTS_SEED}"`);
+    } else if (rules.length > 0) {
+      faults = { rules, seed };
+      warnings.push(`fault injection is on: FAULTS="${env.FAULTS}" FAULTS_SEED=${seed}`);
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = env.ADMIN_TOKEN;
@@ -315,6 +335,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: env.TRUST_PROXY,
     },
     inspect: { enabled: env.INSPECT, port: env.INSPECT_PORT },
+    faults,
     warnings,
   });
 }

@@ -137,8 +137,12 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Starts (initialising on first use) a private server whose files live in `dir`. */
-export async function startPrivateServer(dir: string, log: LocalServerLog): Promise<PrivateServer> {
+/** Starts (initialising on first use) a private server whose files live in `dir`; on `port` if given. */
+export async function startPrivateServer(
+  dir: string,
+  log: LocalServerLog,
+  options: { readonly port?: number } = {},
+): Promise<PrivateServer> {
   const stateFile = join(dir, 'server.json');
   const existing = await readFile(stateFile, 'utf8')
     .then((text) => JSON.parse(text) as ServerState)
@@ -159,7 +163,7 @@ export async function startPrivateServer(dir: string, log: LocalServerLog): Prom
     await initialise(binaries, dataDir);
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // Unix socket paths are limited to ~107 bytes; fall back to the temp dir for deep data directories.
   let socket = join(dir, 'mysqld.sock');
   if (socket.length > 100) socket = join(tmpdir(), `saga-mysqld-${port}.sock`);

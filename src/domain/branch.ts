@@ -59,6 +59,7 @@ export type BranchRun<T> = { outcome: 'done'; value: T } | { outcome: Exclude<Ba
 const MAX_GID = 128;
 const MAX_BRANCH_ID = 128;
 const MAX_TRANS_TYPE = 45;
+const IDENTITY_TEXT = /^[\x21-\x2b\x2d-\x7e]+$/;
 
 /** Checks a barrier identity from an untrusted caller (DTM's BarrierFrom); missing parts are an error. */
 export function parseBranchRef(raw: {
@@ -78,6 +79,13 @@ export function parseBranchRef(raw: {
   }
   if ((transType as string).length > MAX_TRANS_TYPE) {
     throw new InvalidArgument(`trans type is longer than ${MAX_TRANS_TYPE} characters`);
+  }
+  // gRPC joins a metadata key sent twice into one value with ", ": a value with a comma or a space is
+  // two identities in one, not one we can trust. DTM's own gids and ours are visible ASCII without them.
+  for (const [name, value] of Object.entries({ gid, transType, branchId })) {
+    if (!IDENTITY_TEXT.test(value as string)) {
+      throw new InvalidArgument(`${name} must be visible ASCII without spaces or commas`);
+    }
   }
   if (!(branchOps as readonly string[]).includes(op as string)) {
     throw new InvalidArgument(`op must be one of ${branchOps.join(', ')}`);

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { BranchGuard, BranchRef, BranchReply } from './branch.js';
 import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
-import { NotFound } from './errors.js';
-import { verifyPassword as checkPassword } from './password.js';
+import { InvalidArgument, NotFound } from './errors.js';
+import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
 import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
 
 /**
@@ -73,6 +73,10 @@ export function createUserService(
 
     async verifyPassword(id, password) {
       checkUserId(id);
+      // No stored password is longer; refusing early keeps a huge one from being hashed at all.
+      if (typeof password !== 'string' || password.length > 2 * PASSWORD_MAX) {
+        throw new InvalidArgument(`password must be at most ${PASSWORD_MAX} characters`);
+      }
       return checkPassword(password, await store.findPasswordHash(id));
     },
   };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ErrorInfo, InvalidArgument } from '../domain/errors.js';
+import { type ErrorInfo, InvalidArgument, TransientFailure } from '../domain/errors.js';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from '../domain/password.js';
 import { isFinalStatus, type SagaLog, type SagaRecord } from '../domain/saga.js';
 import { checkScore } from '../domain/score.js';
@@ -74,6 +74,8 @@ function checkRequest(request: RegisterRequest): void {
     if (typeof request.password !== 'string' || length < PASSWORD_MIN || length > PASSWORD_MAX) {
       throw new InvalidArgument(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
     }
+    // Lone surrogates all encode as U+FFFD: two different passwords would hash alike.
+    if (!request.password.isWellFormed()) throw new InvalidArgument('password must be valid Unicode text');
   }
 }
 
@@ -118,7 +120,12 @@ export function createRegistration(deps: RegistrationDeps) {
     }
     // Another process works this saga (or took it over): follow it through the log.
     for (;;) {
-      const record = await deps.log.get(gid);
+      // The saga exists and goes on: a log we cannot read now (database down) means "pending" (202, look
+      // again later), not 503, which would tell a client without an Idempotency-Key to register again.
+      const record = await deps.log.get(gid).catch((error: unknown) => {
+        if (error instanceof TransientFailure) return undefined;
+        throw error;
+      });
       if (record && isFinalStatus(record.status)) return outcomeOf(gid, input, record);
       if (Date.now() >= deadline) return { status: 'pending', gid };
       await sleep(POLL_MS);

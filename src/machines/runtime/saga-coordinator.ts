@@ -8,7 +8,13 @@ import {
 } from 'xstate';
 import type { BranchOp } from '../../domain/branch.js';
 import { type ErrorInfo, TransientFailure } from '../../domain/errors.js';
-import { isFinalStatus, type SagaLog, type SagaProgress, type SagaRecord } from '../../domain/saga.js';
+import {
+  isFinalStatus,
+  type NewSaga,
+  type SagaLog,
+  type SagaProgress,
+  type SagaRecord,
+} from '../../domain/saga.js';
 import type { RetryPolicy } from '../backoff.js';
 import type { SagaContext, SagaDefinition } from '../saga-definition.js';
 import {
@@ -103,6 +109,8 @@ export class SagaCoordinator {
   private draining = false;
   private inFlight = 0;
   private idle: Deferred<void> | undefined;
+  /** Gids whose create failed without a clear answer: maybe in the log, owned by us, run by nobody. */
+  private readonly uncertain = new Set<string>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.owner = options.owner ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
@@ -172,7 +180,7 @@ export class SagaCoordinator {
       input: { gid, input, deadline: Date.now() + this.options.timeoutMs },
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
-    const created = await this.options.log.create({
+    const created = await this.createLogged(gid, {
       gid,
       type,
       machineVersion: saga.definition.version,
@@ -186,6 +194,30 @@ export class SagaCoordinator {
     if (created === 'exists') return { created: false };
     const running = this.run(type, gid, actor, false);
     return { created: true, result: running.done.promise };
+  }
+
+  /**
+   * A create whose answer was lost (the connection died) may have committed: the row would then be ours,
+   * its lease renewed by our heartbeat, and no actor running it. The recovery pass looks such gids up
+   * once the log answers again and resumes the ones that exist (see adoptUncertain).
+   */
+  private async createLogged(gid: string, saga: NewSaga): Promise<'created' | 'exists'> {
+    try {
+      return await this.options.log.create(saga);
+    } catch (error) {
+      this.uncertain.add(gid);
+      throw error;
+    }
+  }
+
+  private async adoptUncertain(): Promise<void> {
+    for (const gid of [...this.uncertain]) {
+      const record = await this.options.log.get(gid);
+      this.uncertain.delete(gid);
+      if (record && record.owner === this.owner && !isFinalStatus(record.status) && !this.sagas.has(gid)) {
+        this.resume(record);
+      }
+    }
   }
 
   /** The outcome of a saga this process is running, if it is running it. */
@@ -400,8 +432,15 @@ export class SagaCoordinator {
         running.map((saga) => saga.gid),
       )
       .then((owned) => {
+        // A saga whose final state is being written is not lost (a false "lease lost" alarm otherwise,
+        // found by the racing chaos test); stillOwned also counts final rows for the same reason.
         for (const saga of running)
-          if (!owned.has(saga.gid) && this.sagas.get(saga.gid) === saga) this.onLost(saga);
+          if (
+            !owned.has(saga.gid) &&
+            this.sagas.get(saga.gid) === saga &&
+            saga.actor.getSnapshot().status !== 'done'
+          )
+            this.onLost(saga);
       })
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not check saga ownership'));
   }
@@ -409,6 +448,7 @@ export class SagaCoordinator {
   private async recover(): Promise<void> {
     const batch = this.options.recoveryBatch ?? 100;
     try {
+      await this.adoptUncertain();
       for (;;) {
         if (!this.accepting) return;
         const claimed = await this.options.log.claimExpired(this.owner, this.options.leaseMs, batch);
@@ -435,7 +475,14 @@ export class SagaCoordinator {
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
     this.logger.info(
-      { gid: record.gid, type: record.type, state: record.state, status: record.status },
+      {
+        gid: record.gid,
+        type: record.type,
+        state: record.state,
+        status: record.status,
+        // By the database's clock: two claims of one saga must be a whole lease apart (checked in tests).
+        leaseExpiresAt: record.leaseExpiresAt,
+      },
       'resuming saga',
     );
     this.options.observer?.takeover?.(record.type, record.gid);

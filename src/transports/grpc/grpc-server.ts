@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ListenAddress } from '../../config/grpc-address.js';
+import { tolerantDefinition } from './malformed.js';
 import { loadProtos } from './protos.js';
 
 export interface ServiceBinding {
@@ -35,7 +36,7 @@ export async function startGrpcServer(
   credentials: grpc.ServerCredentials,
 ): Promise<RunningGrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(binding.definition, binding.implementation);
+  server.addService(tolerantDefinition(binding.definition), binding.implementation);
   const health = new HealthImplementation({ '': 'SERVING', [binding.name]: 'SERVING' });
   health.addToServer(server);
   new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);

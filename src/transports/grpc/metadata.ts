@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { type BranchRef, parseBranchRef } from '../../domain/branch.js';
+import { InvalidArgument } from '../../domain/errors.js';
 
 /** DTM's names for the barrier identity in gRPC metadata (dtmgrpc). */
 const GID = 'dtm-gid';
@@ -15,8 +16,11 @@ export function branchMetadata(branch: BranchRef, metadata = new grpc.Metadata()
   return metadata;
 }
 
+/** One text value; a key sent twice is ambiguous (which barrier, which token?) and refused. */
 function text(metadata: grpc.Metadata, key: string): string | undefined {
-  const [value] = metadata.get(key);
+  const values = metadata.get(key);
+  if (values.length > 1) throw new InvalidArgument(`metadata ${key} is given ${values.length} times`);
+  const [value] = values;
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -46,7 +50,8 @@ export function branchLogFields(metadata: grpc.Metadata): { gid?: string; branch
 }
 
 export function bearerToken(metadata: grpc.Metadata): string | undefined {
-  const header = text(metadata, 'authorization');
+  const values = metadata.get('authorization');
+  const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
   const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header.trim());
   return match?.[1];
 }

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { BranchRef } from '../../domain/branch.js';
 import { InvalidArgument } from '../../domain/errors.js';
 import { toGrpcStatus } from './error-status.js';
+import { malformedReason } from './malformed.js';
 import { bearerToken, branchFromMetadata, branchLogFields } from './metadata.js';
 
 export interface HandlerContext {
@@ -34,7 +35,12 @@ export function unary<Request, Response>(
       callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong service token' });
       return;
     }
-    handle(call.request, call.metadata).then(
+    const malformed = malformedReason(call.request);
+    const handled =
+      malformed === undefined
+        ? handle(call.request, call.metadata)
+        : Promise.reject(new InvalidArgument(`the request is not a valid ${method} message (${malformed})`));
+    handled.then(
       (response) => {
         finish(grpc.status.OK);
         callback(null, response);

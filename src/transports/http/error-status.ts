@@ -36,6 +36,7 @@ const CODE_BY_STATUS: Record<
   401: 'unauthenticated',
   404: 'not_found',
   413: 'payload_too_large',
+  414: 'invalid_argument', // a path parameter over fastify's maxParamLength
   415: 'unsupported_media_type',
   429: 'rate_limited',
 };

@@ -15,7 +15,7 @@ import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
 import httpMetrics, { type HttpMetricsOptions } from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -82,6 +82,7 @@ export async function buildHttpServer(deps: HttpDeps) {
     genReqId: requestIdOf,
     logController: new RequestLogAtDebug(),
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox's compiler: bodies are checked as sent (no coercion, no silently dropped fields).
   app.setValidatorCompiler(TypeBoxValidatorCompiler);

@@ -14,7 +14,11 @@ export interface AuthOptions {
 
 interface TokenClaims {
   userId?: unknown;
+  iat?: unknown;
 }
+
+/** Clock skew allowed between the instance that issued a token and the one checking it. */
+const ISSUED_AT_TOLERANCE_S = 60;
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -66,6 +70,12 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
       claims = await request.jwtVerify<TokenClaims>();
     } catch {
       throw new Unauthenticated('unauthenticated', 'missing, expired or invalid token');
+    }
+    // fast-jwt checks nbf and exp but not iat: a token "issued" in the future is not valid yet either.
+    if (claims.iat !== undefined) {
+      if (typeof claims.iat !== 'number' || claims.iat > Date.now() / 1000 + ISSUED_AT_TOLERANCE_S) {
+        throw new Unauthenticated('unauthenticated', 'missing, expired or invalid token');
+      }
     }
     const userId = claims.userId;
     if (typeof userId === 'number') {

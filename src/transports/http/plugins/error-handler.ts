@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { toHttpError } from '../error-status.js';
 
@@ -17,5 +17,16 @@ const errorHandler: FastifyPluginAsync = async (app) => {
     }),
   );
 };
+
+/**
+ * fastify's `frameworkErrors`: errors raised before routing (a malformed percent-encoding in the URL, a
+ * path parameter over maxParamLength) skip setErrorHandler; without this they answer in fastify's own
+ * shape instead of our envelope (found by the HTTP fuzz tests).
+ */
+export function frameworkErrorHandler(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toHttpError(error);
+  request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused before routing');
+  void reply.status(status).send(body);
+}
 
 export default fp(errorHandler, { name: 'error-handler', fastify: '5.x' });
