@@ -9,7 +9,7 @@ import {
   originOp,
 } from '../domain/branch.js';
 import { DomainError } from '../domain/errors.js';
-import type { Db, Tx } from './connection.js';
+import { branchPoolOf, type Db, type Tx } from './connection.js';
 import { translateDbError } from './db-errors.js';
 
 // Each branch call holds one barrier per op, as DTM's first barrier in a call ("01"). A branch that
@@ -36,14 +36,17 @@ export async function withBarrier<T>(
   business: (tx: Tx) => Promise<T>,
   alongside?: AlongsideWork,
 ): Promise<BranchRun<T>> {
+  const branchPool = branchPoolOf(db.$client);
   let connection: PoolConnection;
   try {
-    connection = await db.$client.getConnection();
+    connection = await (branchPool ?? db.$client).getConnection();
   } catch (error) {
     translateDbError(error);
   }
+  let broken = false;
   try {
-    await connection.query('START TRANSACTION');
+    // On a branch-pool connection (autocommit off) the first statement opens the transaction.
+    if (branchPool === undefined) await connection.query('START TRANSACTION');
     try {
       const origin = originOp[branch.op];
       const originInserted =
@@ -59,15 +62,18 @@ export async function withBarrier<T>(
       await connection.query('COMMIT');
       return run;
     } catch (error) {
-      // A failed rollback means the connection is broken: the server rolls back when it goes.
-      await connection.query('ROLLBACK').catch(() => {});
+      // A connection that cannot roll back may hold a transaction open: it must not go back to the pool.
+      await connection.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
       throw error;
     }
   } catch (error) {
     if (error instanceof DomainError) throw error;
-    translateDbError(error);
+    return translateDbError(error);
   } finally {
-    connection.release();
+    if (broken) connection.destroy();
+    else connection.release();
   }
 }
 
@@ -119,7 +125,7 @@ const boundDbs = new WeakMap<PoolConnection, Tx>();
 function boundDb(connection: PoolConnection): Tx {
   let bound = boundDbs.get(connection);
   if (bound === undefined) {
-    bound = drizzle({ client: connection }) as unknown as Tx;
+    bound = drizzle({ client: connection }) as Tx;
     boundDbs.set(connection, bound);
   }
   return bound;

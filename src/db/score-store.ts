@@ -7,11 +7,15 @@ import type { Db, Executor } from './connection.js';
 import { dbCall, isDuplicateKey } from './db-errors.js';
 import { userScores } from './schema/score.js';
 
+// Prepared SQL for the branch writes, as in user-store.ts; the columns are schema/score.ts's.
+const INSERT_SCORE = 'INSERT INTO user_score (user_id, score) VALUES (?, ?)';
+const DELETE_SCORE = 'DELETE FROM user_score WHERE user_id = ?';
+
 function scoreWrites(tx: Executor): ScoreWrites {
   return {
     async insert(score) {
       try {
-        await tx.insert(userScores).values({ userId: score.userId, score: score.score });
+        await tx.$client.execute(INSERT_SCORE, [score.userId, score.score]);
       } catch (error) {
         if (isDuplicateKey(error)) {
           throw new BusinessFailure('duplicate_score', `user ${score.userId} already has a score`);
@@ -20,7 +24,7 @@ function scoreWrites(tx: Executor): ScoreWrites {
       }
     },
     async deleteByUserId(userId) {
-      await tx.delete(userScores).where(eq(userScores.userId, userId));
+      await tx.$client.execute(DELETE_SCORE, [userId]);
     },
   };
 }

@@ -7,16 +7,16 @@ import type { Db, Executor } from './connection.js';
 import { dbCall, isDuplicateKey } from './db-errors.js';
 import { users } from './schema/user.js';
 
+// Branch writes run for every saga: prepared SQL, not built by drizzle per call (bench/NOTES.md). The
+// table and columns are schema/user.ts's.
+const INSERT_USER = 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, ?)';
+const DELETE_USER = 'DELETE FROM user WHERE id = ?';
+
 function userWrites(tx: Executor): UserWrites {
   return {
     async insert(user) {
       try {
-        await tx.insert(users).values({
-          id: user.id,
-          name: user.name,
-          gender: user.gender,
-          passwordHash: user.passwordHash ?? null,
-        });
+        await tx.$client.execute(INSERT_USER, [user.id, user.name, user.gender, user.passwordHash ?? null]);
       } catch (error) {
         if (isDuplicateKey(error))
           throw new BusinessFailure('duplicate_user', `user ${user.id} already exists`);
@@ -24,7 +24,7 @@ function userWrites(tx: Executor): UserWrites {
       }
     },
     async deleteById(id) {
-      await tx.delete(users).where(eq(users.id, id));
+      await tx.$client.execute(DELETE_USER, [id]);
     },
   };
 }

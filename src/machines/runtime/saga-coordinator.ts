@@ -66,6 +66,9 @@ export interface CoordinatorOptions {
   readonly recoveryBatch?: number;
 }
 
+/** One error for every forgotten saga: an Error per saga costs a stack capture each (bench/NOTES.md). */
+const NO_LONGER_HERE = new Error('saga is no longer running here');
+
 /** How long a deferred move may stay unwritten (see needsWriteNow). */
 const CHECKPOINT_MS = 1_000;
 
@@ -369,7 +372,7 @@ export class SagaCoordinator {
     saga.actor.stop();
     if (this.sagas.get(saga.gid) === saga) this.sagas.delete(saga.gid);
     saga.done.resolve(result);
-    saga.decisionDurable.reject(new Error('saga is no longer running here'));
+    saga.decisionDurable.reject(NO_LONGER_HERE);
   }
 
   private async gatedCall<T>(

@@ -244,10 +244,13 @@ describe('SagaCoordinator', () => {
     const first = await coordinator(world.services, { log: flakyLog, leaseMs: 1_000 });
     const { gid, input } = registration();
     const started = await first.begin('register', gid, input);
-    await eventually(
-      () => sagaRow(gid),
-      (row) => row?.state === 'userSaved.calling',
-    );
+    // The move past saveUser is written by the checkpoint within a second or two.
+    expect(
+      await eventually(
+        () => sagaRow(gid),
+        (row) => row?.state === 'userSaved.calling',
+      ),
+    ).toMatchObject({ state: 'userSaved.calling' });
     partitioned = true;
 
     const second = await coordinator(world.services, { leaseMs: 1_000 });
