@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { developmentSecret } from './config/dev-secret.js';
 import { duration, flag, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
 import {
   type ListenAddress,
@@ -175,10 +176,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   } else if (jwtSecret === undefined) {
-    jwtSecret = randomBytes(32).toString('base64url');
-    warnings.push(
-      'JWT_SECRET is not set: generated a random one for this process; tokens will not survive a restart',
-    );
+    const kept = developmentSecret(env.DATA_DIR);
+    if (kept) {
+      jwtSecret = kept.secret;
+      warnings.push(
+        `JWT_SECRET is not set: using the development secret ${kept.created ? 'created now in' : 'kept in'} ` +
+          `${env.DATA_DIR}/dev-secret (set JWT_SECRET in production)`,
+      );
+    } else {
+      jwtSecret = randomBytes(32).toString('base64url');
+      warnings.push(
+        `JWT_SECRET is not set and ${env.DATA_DIR} is not writable: generated a secret for this process alone; ` +
+          'tokens and sealed saga inputs will not survive a restart',
+      );
+    }
   }
   if (env.SAGA_SECRET_KEY !== undefined && env.SAGA_SECRET_KEY.length < MIN_PRODUCTION_SECRET_LENGTH) {
     problems.push(`SAGA_SECRET_KEY expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`);

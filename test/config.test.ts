@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -12,10 +15,23 @@ describe('loadConfig', () => {
     expect(config.barrier).toEqual({ retentionMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000 });
   });
 
-  it('generates a JWT secret outside production and says so', () => {
-    const config = loadConfig({ NODE_ENV: 'development' });
-    expect(config.jwt.secret.length).toBeGreaterThanOrEqual(32);
-    expect(config.warnings.join()).toMatch(/JWT_SECRET is not set/);
+  it('generates a JWT secret outside production, keeps it for the next start, and says so', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'saga-config-'));
+    try {
+      const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+      expect(first.jwt.secret.length).toBeGreaterThanOrEqual(32);
+      expect(first.warnings.join()).toMatch(
+        /JWT_SECRET is not set: using the development secret created now/,
+      );
+      // A restart (or a second local process) gets the same secret: sealed saga inputs stay readable.
+      const second = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+      expect(second.jwt.secret).toBe(first.jwt.secret);
+      expect(second.saga.secretKey).toBe(first.saga.secretKey);
+      expect(second.warnings.join()).toMatch(/kept in/);
+      expect(statSync(join(dataDir, 'dev-secret')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start in production without a JWT secret of at least 32 characters', () => {

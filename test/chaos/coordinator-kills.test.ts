@@ -63,7 +63,7 @@ describe('chaos: the coordinator killed five times under load', () => {
     });
     const url = `http://127.0.0.1:${port}`;
     const ids = Array.from({ length: 500 }, (_, index) => 5_000 + index);
-    let service = await startServiceProcess(env(deaths[0]?.faults, 1));
+    let service = await startServiceProcess(env(deaths[0]?.faults, 1), { mayDieEarly: true });
     processes.push(service);
     const load = startRegistrations({ ids, concurrency: 12, url: () => url, requestTimeoutMs: 20_000 });
 
@@ -90,7 +90,9 @@ describe('chaos: the coordinator killed five times under load', () => {
       }
       const next = deaths[index + 1];
       if (!next) openAtLastKill = await openSagas();
-      service = await startServiceProcess(env(next?.faults, index + 2));
+      service = await startServiceProcess(env(next?.faults, index + 2), {
+        mayDieEarly: next?.faults !== undefined,
+      });
       processes.push(service);
     }
     // The sagas the last kill left open are all final within 10 s of the restart.

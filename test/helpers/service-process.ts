@@ -32,7 +32,14 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number; args?: string[]; readyGrpc?: string } = {},
+  options: {
+    readyPath?: string;
+    timeoutMs?: number;
+    args?: string[];
+    readyGrpc?: string;
+    /** A process told to kill itself at a fault point may get there while starting: hand it back dead. */
+    mayDieEarly?: boolean;
+  } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(options.args ?? [])], {
@@ -40,7 +47,7 @@ export async function startServiceProcess(
     env: {
       ...process.env,
       NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.TEST_SERVICE_LOG_LEVEL ?? 'warn',
       BARRIER_PRUNE_INTERVAL: '0',
       SERVICE_TOKEN: 'service-token-for-tests-0123456789',
       // Free ports: test files run in parallel; a test that needs a known port sets it.
@@ -72,24 +79,34 @@ export async function startServiceProcess(
   };
 
   const readyPath = options.readyPath ?? '/readyz';
+  let lastAnswer = 'no answer';
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`service exited with ${child.exitCode} while starting:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (options.mayDieEarly && child.signalCode === 'SIGKILL') return service;
+      throw new Error(`service exited with ${child.exitCode ?? child.signalCode} while starting:\n${output}`);
     }
     if (options.readyGrpc !== undefined) {
       // A gRPC role has no HTTP: it is ready when the standard health check says so.
       if ((await healthCheck(options.readyGrpc)) === 'SERVING') return service;
     } else {
       try {
-        const response = await fetch(`${url}${readyPath}`);
+        // A bounded wait: one hung request must not eat the whole start-up allowance.
+        const response = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2_000) });
         if (response.status === 200) return service;
-      } catch {
-        // not listening yet
+        lastAnswer = `${response.status} ${await response.text()}`;
+      } catch (error) {
+        // not listening yet, or not answering in time
+        lastAnswer =
+          error instanceof Error
+            ? `${error.name}: ${error.message} ${String((error as { cause?: unknown }).cause ?? '')}`
+            : String(error);
       }
     }
     await sleep(100);
   }
   await service.kill();
-  throw new Error(`service did not become ready within the time allowed:\n${output}`);
+  throw new Error(
+    `service did not become ready within the time allowed (last ${readyPath}: ${lastAnswer}):\n${output}`,
+  );
 }
