@@ -69,17 +69,55 @@ export function isDuplicateKey(error: unknown): boolean {
   return asMysqlError(error)?.code === 'ER_DUP_ENTRY';
 }
 
+/** What a permanent database error says about the statement: retrying it cannot help. */
+export type PermanentReason = 'duplicate' | 'tooLong' | 'badValue' | 'other';
+
+const PERMANENT_REASONS: Record<string, PermanentReason> = {
+  ER_DUP_ENTRY: 'duplicate', // 1062
+  ER_DATA_TOO_LONG: 'tooLong', // 1406
+  ER_TRUNCATED_WRONG_VALUE: 'badValue', // 1292
+  ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: 'badValue', // 1366
+  ER_WARN_DATA_OUT_OF_RANGE: 'badValue', // 1264
+  ER_BAD_NULL_ERROR: 'badValue', // 1048
+  ER_CONSTRAINT_FAILED: 'badValue', // MariaDB 4025: a CHECK constraint
+};
+
+/**
+ * A database error no retry can fix (duplicate key, data too long, bad value, a syntax error): we check
+ * inputs before they reach SQL, so one of these is a bug or a schema out of step with the code. It is
+ * not a DomainError on purpose: the saga treats it as internal (logged as an error, retried) and HTTP
+ * answers 500, never a business answer made up from a database message.
+ */
+export class PermanentDbError extends Error {
+  override readonly name = 'PermanentDbError';
+  constructor(
+    readonly reason: PermanentReason,
+    readonly code: string,
+    options: { cause: unknown },
+  ) {
+    super(`database refused the statement (${code})`, options);
+  }
+}
+
+/** The typed form of a database error: TransientFailure, PermanentDbError, or the error itself if it is not the database's. */
+export function classifyDbError(error: unknown): unknown {
+  const e = asMysqlError(error);
+  if (isTransientDbError(error)) {
+    const code = typeof e?.code === 'string' ? e.code : 'connection error';
+    return new TransientFailure('unavailable', `database unavailable (${code})`, { cause: error });
+  }
+  if (typeof e?.code === 'string' && e.code.startsWith('ER_')) {
+    return new PermanentDbError(PERMANENT_REASONS[e.code] ?? 'other', e.code, { cause: error });
+  }
+  return error;
+}
+
 /**
  * Rethrows a database error in domain terms: transient ones become TransientFailure (so callers retry
- * and HTTP answers 503); anything else is a bug or a permanent problem and is rethrown as it is.
+ * and HTTP answers 503), the server's refusals PermanentDbError; anything else (a bug) as it is.
  */
 export function translateDbError(error: unknown): never {
-  if (isTransientDbError(error)) {
-    const e = asMysqlError(error);
-    const code = typeof e?.code === 'string' ? e.code : 'connection error';
-    throw new TransientFailure('unavailable', `database unavailable (${code})`, { cause: error });
-  }
-  throw error;
+  throw classifyDbError(error);
 }
 
 /** Runs a database call and translates its failure (see translateDbError). */

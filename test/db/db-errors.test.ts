@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
-import { dbCall, isDuplicateKey, isTransientDbError } from '../../src/db/db-errors.js';
+import {
+  classifyDbError,
+  dbCall,
+  isDuplicateKey,
+  isTransientDbError,
+  PermanentDbError,
+} from '../../src/db/db-errors.js';
 import { createUserStore } from '../../src/db/user-store.js';
 import { TransientFailure } from '../../src/domain/errors.js';
 
@@ -25,6 +31,23 @@ describe('database error classification', () => {
     ['a plain bug', new TypeError('x is undefined')],
   ])('treats %s as permanent', (_name, error) => {
     expect(isTransientDbError(error)).toBe(false);
+  });
+
+  it.each([
+    ['duplicate key', { code: 'ER_DUP_ENTRY', errno: 1062 }, 'duplicate'],
+    ['data too long', { code: 'ER_DATA_TOO_LONG', errno: 1406 }, 'tooLong'],
+    ['bad value', { code: 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD', errno: 1366 }, 'badValue'],
+    ['syntax error', { code: 'ER_PARSE_ERROR', errno: 1064 }, 'other'],
+  ])('types %s as a PermanentDbError', (_name, error, reason) => {
+    const typed = classifyDbError(Object.assign(new Error('Failed query'), { cause: error }));
+    expect(typed).toBeInstanceOf(PermanentDbError);
+    expect(typed).toMatchObject({ reason, code: error.code });
+  });
+
+  it('types transient errors as TransientFailure and leaves a plain bug alone', () => {
+    expect(classifyDbError({ code: 'ER_LOCK_DEADLOCK', errno: 1213 })).toBeInstanceOf(TransientFailure);
+    const bug = new TypeError('x is undefined');
+    expect(classifyDbError(bug)).toBe(bug);
   });
 
   it('recognises a duplicate key through drizzle’s wrapper', () => {
