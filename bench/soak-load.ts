@@ -121,7 +121,9 @@ function fire() {
         bucket.byKind[kind] = (bucket.byKind[kind] ?? 0) + 1;
         const ms = performance.now() - started;
         bucket.latencies.push(ms);
-        (bucket.byKindLatencies[kind] ??= []).push(ms);
+        const forKind = bucket.byKindLatencies[kind] ?? [];
+        forKind.push(ms);
+        bucket.byKindLatencies[kind] = forKind;
       },
       (error: unknown) => {
         bucket.errors++;
