@@ -30,11 +30,16 @@ import { scoreHandlers } from './transports/grpc/score-handlers.js';
 import type { HandlerContext } from './transports/grpc/unary.js';
 import { createUserClient } from './transports/grpc/user-client.js';
 import { userHandlers } from './transports/grpc/user-handlers.js';
-import { buildHttpServer } from './transports/http/http-server.js';
+import { buildHttpServer, buildOpsServer } from './transports/http/http-server.js';
 
 export interface App {
-  /** The HTTP API, when this process has the `api` role. */
+  /**
+   * The HTTP API when this process has the `api` role; for a service-only process, its probes and
+   * metrics server when METRICS_PORT is set.
+   */
   readonly http: FastifyInstance | undefined;
+  /** Where `http` listens (PORT, or METRICS_PORT for a service-only process). */
+  readonly httpPort: number | undefined;
   readonly coordinator: SagaCoordinator | undefined;
   /** gRPC servers of the `user` and `score` roles this process has. */
   readonly grpc: { readonly user?: RunningGrpcServer; readonly score?: RunningGrpcServer };
@@ -199,15 +204,42 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       );
     }
 
-    if (!plan.api)
+    if (!plan.api) {
+      // A service-only process: with METRICS_PORT, a small HTTP server for probes and scraping.
+      let ops: FastifyInstance | undefined;
+      if (config.http.metricsPort !== undefined) {
+        const pools = [...databases.values()];
+        ops = await buildOpsServer({
+          logger,
+          jwt: config.jwt,
+          adminToken: config.api.adminToken,
+          trustProxy: config.api.trustProxy,
+          metrics: { registry: metrics.registry, record: metrics.httpRequest },
+          readiness: async () => {
+            const reachable = await Promise.all(
+              pools.map((database) =>
+                withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+                  () => true,
+                  () => false,
+                ),
+              ),
+            );
+            const checks = { database: reachable.every(Boolean) };
+            return { ready: checks.database, checks };
+          },
+        });
+        closers.push(() => (ops as FastifyInstance).close());
+      }
       return {
-        http: undefined,
+        http: ops,
+        httpPort: config.http.metricsPort,
         coordinator: undefined,
         grpc,
         metrics,
         inspector: undefined,
         close: closeAll,
       };
+    }
 
     // The api role: the coordinator and HTTP, calling each service here or over gRPC as configured.
     const clientSettings: ClientSettings = {
@@ -292,7 +324,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     });
     // Closed first: no new requests while the coordinator drains.
     closers.push(() => http.close());
-    return { http, coordinator, grpc, metrics, inspector, close: closeAll };
+    return { http, httpPort: config.http.port, coordinator, grpc, metrics, inspector, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

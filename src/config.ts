@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { developmentSecret } from './config/dev-secret.js';
-import { duration, flag, integer, integerList, oneOf, optionalText, text } from './config/env-fields.js';
+import {
+  duration,
+  flag,
+  integer,
+  integerList,
+  oneOf,
+  optionalInteger,
+  optionalText,
+  text,
+} from './config/env-fields.js';
 import {
   type ListenAddress,
   parseListenAddress,
@@ -46,6 +55,7 @@ const environment = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
   HOST: text('127.0.0.1'),
   PORT: integer({ min: 0, max: 65_535, default: 8888 }),
+  METRICS_PORT: optionalInteger({ min: 0, max: 65_535 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DATABASE_URL: databaseUrl(),
   USER_DATABASE_URL: databaseUrl(),
@@ -96,7 +106,8 @@ export type Environment = z.input<typeof environment>;
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
-  readonly http: { readonly host: string; readonly port: number };
+  /** `metricsPort`: where a process without the api role serves /healthz, /readyz and /metrics. */
+  readonly http: { readonly host: string; readonly port: number; readonly metricsPort: number | undefined };
   readonly log: { readonly level: string };
   /** What this process serves: the HTTP API and coordinator, and/or the user and score services over gRPC. */
   readonly roles: ReadonlySet<Role>;
@@ -308,7 +319,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   return deepFreeze({
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT },
+    http: { host: env.HOST, port: env.PORT, metricsPort: env.METRICS_PORT },
     log: { level: env.LOG_LEVEL },
     roles,
     services,

@@ -37,8 +37,9 @@ let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp(config, logger);
   if (app.http) {
-    const address = await app.http.listen({ host: config.http.host, port: config.http.port });
-    logger.info({ address, roles: [...config.roles] }, `saga service listening on ${address}`);
+    const address = await app.http.listen({ host: config.http.host, port: app.httpPort ?? config.http.port });
+    const what = config.roles.has('api') ? 'saga service' : 'health and metrics';
+    logger.info({ address, roles: [...config.roles] }, `${what} listening on ${address}`);
   } else {
     logger.info({ roles: [...config.roles] }, 'saga service started');
   }

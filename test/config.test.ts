@@ -34,6 +34,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads METRICS_PORT, unset by default, and names it when it is not a port', () => {
+    expect(loadConfig({}).http.metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9101' }).http.metricsPort).toBe(9101);
+    expect(() => loadConfig({ METRICS_PORT: 'ninety' })).toThrow(
+      /METRICS_PORT expects an integer from 0 to 65535/,
+    );
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+  });
+
   it('refuses to start in production without a JWT secret of at least 32 characters', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET expects at least 32 characters/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(ConfigError);

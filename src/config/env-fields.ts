@@ -6,6 +6,26 @@ import { parseDuration } from './duration.js';
 
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
+/** An integer, or undefined when unset. */
+export function optionalInteger(options: { min: number; max: number }) {
+  const expects = `an integer from ${options.min} to ${options.max}`;
+  return z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined) return undefined;
+        const value = Number(text);
+        if (!/^-?\d+$/.test(text.trim()) || value < options.min || value > options.max) {
+          ctx.addIssue({ code: 'custom', message: `expects ${expects}, got "${text}"` });
+          return z.NEVER;
+        }
+        return value;
+      }),
+  );
+}
+
 export function integer(options: { min: number; max?: number; default: number }) {
   const max = options.max ?? Number.MAX_SAFE_INTEGER;
   const expects = `an integer from ${options.min} to ${max}`;

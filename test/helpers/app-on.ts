@@ -27,7 +27,7 @@ export async function startAppOn(
   });
   const app = await buildApp(config, logger);
   try {
-    if (!app.http) throw new Error('startAppOn needs the api role');
+    if (!app.http) throw new Error('startAppOn needs the api role, or METRICS_PORT for a service-only one');
     await app.http.listen({ host: '127.0.0.1', port: 0 });
   } catch (error) {
     await app.close();

@@ -1,7 +1,9 @@
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
 import { startAppOn } from '../helpers/app-on.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { dtmMetadata, rawCall, rawClients } from '../helpers/grpc.js';
 import { parseExposition, type Sample, sampleValue } from '../helpers/prometheus.js';
 import { freePort } from '../helpers/service-process.js';
 
@@ -237,6 +239,39 @@ describe('metrics of retries and takeovers', () => {
         await second.app.close();
       }
     } finally {
+      await database.drop();
+    }
+  });
+
+  it('serves a service-only process its probes and its own /metrics on METRICS_PORT', async () => {
+    const database = await createTestDatabase(['user', 'barrier']);
+    const grpcPort = await freePort();
+    const { app, url } = await startAppOn(database, {
+      ROLES: 'user',
+      USER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+      METRICS_PORT: '0',
+    });
+    try {
+      const clients = rawClients(`127.0.0.1:${grpcPort}`);
+      const reply = await rawCall(clients.user.getUser.bind(clients.user), { id: '424242' }, dtmMetadata({}));
+      expect(reply).toMatchObject({ ok: false, code: grpc.status.NOT_FOUND });
+      clients.user.close();
+
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      // Only probes and metrics here: the API belongs to the api role.
+      expect((await fetch(`${url}/register`, { method: 'POST' })).status).toBe(404);
+      const response = await fetch(`${url}/metrics`, { headers: admin });
+      const samples = parseExposition(await response.text());
+      expect(
+        sampleValue(samples, 'grpc_server_handling_seconds_count', {
+          method: 'user.User/getUser',
+          code: 'NOT_FOUND',
+        }),
+      ).toBe(1);
+      expect(sampleValue(samples, 'db_pool_max_connections', { pool: 'user+barrier' })).toBeGreaterThan(0);
+    } finally {
+      await app.close();
       await database.drop();
     }
   });

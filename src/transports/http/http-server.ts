@@ -51,12 +51,8 @@ class RequestLogAtDebug extends LogController {
   }
 }
 
-export interface HttpDeps {
-  readonly logger: FastifyBaseLogger;
-  readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
-  readonly adminToken: string | undefined;
+export interface HttpDeps extends BaseHttpDeps {
   readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
-  readonly trustProxy: boolean;
   readonly registration: Registration;
   readonly users: UserService;
   readonly scores: ScoreService;
@@ -64,15 +60,19 @@ export interface HttpDeps {
   readonly sagaQueries: SagaQueries;
   readonly coordinator: SagaCoordinator;
   readonly readiness: () => Promise<Readiness>;
+}
+
+/** What every HTTP server of ours has: request ids, timings, the error envelope, the tokens. */
+export interface BaseHttpDeps {
+  readonly logger: FastifyBaseLogger;
+  readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
+  readonly adminToken: string | undefined;
+  readonly trustProxy: boolean;
   /** Request timings go to `record`; GET /metrics (admin) exposes `registry`. */
   readonly metrics: { readonly registry: Registry; readonly record: HttpMetricsOptions['record'] };
 }
 
-/**
- * The HTTP API: register, login, user, sagas (admin), health, metrics (admin), docs. Routes adapt the
- * domain; they hold no logic.
- */
-export async function buildHttpServer(deps: HttpDeps) {
+async function baseHttpServer(deps: BaseHttpDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
@@ -90,13 +90,38 @@ export async function buildHttpServer(deps: HttpDeps) {
   await app.register(requestId);
   await app.register(httpMetrics, { record: deps.metrics.record });
   await app.register(errorHandler);
-  await app.register(docs);
-  await app.register(rateLimit, { global: false });
+  return app;
+}
+
+async function registerAuth(app: Awaited<ReturnType<typeof baseHttpServer>>, deps: BaseHttpDeps) {
   await app.register(auth, {
     jwtSecret: deps.jwt.secret,
     jwtExpiresInSeconds: deps.jwt.expiresInSeconds,
     adminToken: deps.adminToken,
   });
+}
+
+/**
+ * For a process without the api role (a `user` or `score` service of the split deployment): health,
+ * readiness and its own metrics (gRPC server timings, cache, pools), so every process can be scraped.
+ */
+export async function buildOpsServer(deps: BaseHttpDeps & { readonly readiness: () => Promise<Readiness> }) {
+  const app = await baseHttpServer(deps);
+  await registerAuth(app, deps);
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  if (app.adminEnabled) await app.register(metricsRoute, { registry: deps.metrics.registry });
+  return app;
+}
+
+/**
+ * The HTTP API: register, login, user, sagas (admin), health, metrics (admin), docs. Routes adapt the
+ * domain; they hold no logic.
+ */
+export async function buildHttpServer(deps: HttpDeps) {
+  const app = await baseHttpServer(deps);
+  await app.register(docs);
+  await app.register(rateLimit, { global: false });
+  await registerAuth(app, deps);
 
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(registerRoute, { registration: deps.registration });
