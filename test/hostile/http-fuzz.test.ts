@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, forgeToken, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.js';
-import { queryOnce } from '../helpers/database.js';
 import { anyText, anyValue, bodies, headerText } from './arbitraries.js';
+import { type FuzzRequest, judge as judgeRequest } from './http-judge.js';
 
-// Property-based fuzzing of every HTTP route: whatever arrives, the answer is never a 5xx, and a refusal
+// Property-based fuzzing of the user-facing HTTP routes (the admin routes: http-admin-fuzz.test.ts): whatever arrives, the answer is never a 5xx, and a refusal
 // (4xx) writes nothing. Run counts are sized for CI; a failure prints its seed and the shrunk input.
 let service: TestApp;
 const RUNS = 200;
@@ -20,42 +20,9 @@ afterAll(async () => {
   await service?.close();
 });
 
-async function rows() {
-  const [row] = await queryOnce(
-    service.database.url,
-    'SELECT (SELECT COUNT(*) FROM user) AS users, (SELECT COUNT(*) FROM user_score) AS scores, (SELECT COUNT(*) FROM saga) AS sagas, (SELECT COUNT(*) FROM barrier) AS barriers',
-  );
-  return {
-    users: Number(row?.users),
-    scores: Number(row?.scores),
-    sagas: Number(row?.sagas),
-    barriers: Number(row?.barriers),
-  };
-}
-
-type Request = { body?: unknown; raw?: string; headers?: Record<string, string> };
-
 /** Sends one request and checks the two promises: no 5xx, and a refusal changes nothing. */
-async function judge(method: string, path: string, request: Request) {
-  const before = await rows();
-  const response = await call(service.url, method, path, request);
-  expect(response.status, JSON.stringify(response.body)).toBeLessThan(500);
-  if (response.status >= 400) {
-    const after = await rows();
-    if (response.body?.status === 'aborted') {
-      // A saga that ran and refused (taken id, rejected score): its log and barrier rows are its record,
-      // but no business row is left behind.
-      expect({ users: after.users, scores: after.scores }).toEqual({
-        users: before.users,
-        scores: before.scores,
-      });
-    } else {
-      expect(after).toEqual(before);
-    }
-    expect(response.body).toHaveProperty('error.code');
-  }
-  return response;
-}
+const judge = (method: string, path: string, request: FuzzRequest) =>
+  judgeRequest({ url: service.url, databaseUrl: service.database.url }, method, path, request);
 
 const withHeaders = (extra: fc.Arbitrary<Record<string, string>>) =>
   fc.tuple(bodies(['id', 'name', 'gender', 'password', 'score']), extra).map(([request, headers]) => ({

@@ -41,6 +41,13 @@ const CODE_BY_STATUS: Record<
   429: 'rate_limited',
 };
 
+/**
+ * @fastify/static (under the docs' Swagger UI) refuses a path with a NUL byte or an empty segment
+ * (`/docs/static/a//b`) with a 403 of its own; no file has such a name, so it is answered like any other
+ * path nothing serves (found by the admin HTTP fuzz test: it was a 500).
+ */
+const NOT_FOUND_FRAMEWORK_CODES: ReadonlySet<unknown> = new Set(['FST_STATIC_FORBIDDEN_PATH']);
+
 export function statusOfCode(code: ErrorCode): number {
   return STATUS_BY_CODE[code] ?? STATUS_BY_KIND[errorCatalog[code].kind];
 }
@@ -76,6 +83,13 @@ export function toHttpError(error: unknown): HttpError {
     };
   }
   const e = (error ?? {}) as FastifyLikeError;
+  if (NOT_FOUND_FRAMEWORK_CODES.has(e.code)) {
+    return {
+      status: 404,
+      body: { error: { code: 'not_found', message: errorCatalog.not_found.message } },
+      unexpected: false,
+    };
+  }
   const statusCode = typeof e.statusCode === 'number' ? e.statusCode : 500;
   const code = CODE_BY_STATUS[statusCode];
   if (statusCode >= 400 && statusCode < 500 && code) {

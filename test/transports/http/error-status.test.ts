@@ -42,4 +42,14 @@ describe('toHttpError', () => {
       message: 'body/name must be string',
     });
   });
+
+  it('answers a path the static file server refuses as one nothing serves', () => {
+    expect(toHttpError({ statusCode: 403, code: 'FST_STATIC_FORBIDDEN_PATH', message: 'Forbidden' })).toEqual(
+      {
+        status: 404,
+        body: { error: { code: 'not_found', message: 'not found' } },
+        unexpected: false,
+      },
+    );
+  });
 });

@@ -1,10 +1,25 @@
 import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 const { version } = createRequire(import.meta.url)('../../../../package.json') as { version: string };
+
+const DOCS_PREFIX = '/docs';
+const INDEX_ALIAS = `${DOCS_PREFIX}/static/index.html`;
+
+/**
+ * @fastify/swagger-ui (6.1.3) answers its index alias with a redirect built by rewriting `request.url`
+ * with a pattern anchored at the end: with a query string (`?x`) or a percent-encoded path
+ * (`index%2Ehtml`) nothing is rewritten and the page redirects to itself forever (found by the admin
+ * HTTP fuzz test). We answer the alias ourselves, keeping the query.
+ */
+async function redirectIndexAlias(request: FastifyRequest, reply: FastifyReply) {
+  if (request.routeOptions.url !== INDEX_ALIAS) return;
+  const query = request.url.indexOf('?');
+  return reply.redirect(`${DOCS_PREFIX}/${query === -1 ? '' : request.url.slice(query)}`);
+}
 
 /**
  * OpenAPI 3.1 at /docs/json, generated from the route schemas (so it cannot drift from what the routes
@@ -47,8 +62,9 @@ const docs: FastifyPluginAsync = async (app) => {
     },
   });
   await app.register(swaggerUi, {
-    routePrefix: '/docs',
+    routePrefix: DOCS_PREFIX,
     staticCSP: true,
+    uiHooks: { onRequest: redirectIndexAlias },
     uiConfig: { validatorUrl: null, deepLinking: true },
   });
 };
