@@ -7,6 +7,8 @@ export interface SoakLoadArgs {
   readonly url: string;
   readonly ratePerSec: number;
   readonly minutes: number;
+  /** Load before the first counted minute (JIT, pools and caches warm up), reported on its own. */
+  readonly warmupSeconds: number;
   readonly jwtSecret: string;
   /** Users 1..loginUsers exist with this password (logins); 1..readUsers exist (reads). */
   readonly loginUsers: number;
@@ -148,15 +150,10 @@ const tick = setInterval(() => {
   }
 }, 5);
 
-for (let minute = 1; minute <= args.minutes; minute++) {
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-  const bucket = current;
-  current = fresh();
-  // Requests of this minute still in flight land in its bucket; give them a moment.
-  await new Promise((resolve) => setTimeout(resolve, minute === args.minutes ? 5_000 : 0));
+function figuresOf(bucket: ReturnType<typeof fresh>, minute: number): MinuteFigures {
   const sorted = bucket.latencies.sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const figures: MinuteFigures = {
+  return {
     minute,
     completed: bucket.completed,
     errors: bucket.errors,
@@ -172,6 +169,22 @@ for (let minute = 1; minute <= args.minutes; minute++) {
     ),
     errorSamples: bucket.samples,
   };
+}
+
+if (args.warmupSeconds > 0) {
+  await new Promise((resolve) => setTimeout(resolve, args.warmupSeconds * 1000));
+  const warmup = current;
+  current = fresh();
+  process.send?.({ type: 'warmup', figures: figuresOf(warmup, 0) });
+}
+
+for (let minute = 1; minute <= args.minutes; minute++) {
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+  const bucket = current;
+  current = fresh();
+  // Requests of this minute still in flight land in its bucket; give them a moment.
+  await new Promise((resolve) => setTimeout(resolve, minute === args.minutes ? 5_000 : 0));
+  const figures = figuresOf(bucket, minute);
   minutes.push(figures);
   process.send?.({ type: 'minute', figures });
   if (minute === args.minutes) clearInterval(tick);

@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchDatabase } from './lib/bench-db.js';
+import { benchDatabase, SERVER_URL } from './lib/bench-db.js';
 import { rssMb } from './lib/proc-stats.js';
 import { freePort, JWT_SECRET, ROOT, startService, waitForHttp } from './lib/services.js';
 import type { MinuteFigures, SoakLoadArgs } from './soak-load.js';
@@ -14,11 +14,18 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '5' },
     rate: { type: 'string' },
     share: { type: 'string', default: '0.7' },
+    warmup: { type: 'string', default: '30' },
   },
 });
 const minutes = Number(values.minutes);
 if (!Number.isInteger(minutes) || minutes < 1) {
   console.error('--minutes expects a whole number of minutes, at least 1');
+  process.exit(2);
+}
+
+const warmupSeconds = Number(values.warmup);
+if (!Number.isInteger(warmupSeconds) || warmupSeconds < 0) {
+  console.error('--warmup expects a whole number of seconds');
   process.exit(2);
 }
 
@@ -110,6 +117,7 @@ const args: SoakLoadArgs = {
   url,
   ratePerSec,
   minutes,
+  warmupSeconds,
   jwtSecret: JWT_SECRET,
   loginUsers,
   readUsers,
@@ -117,6 +125,7 @@ const args: SoakLoadArgs = {
   idOffset: readUsers,
   maxInFlight: 2_000,
 };
+let warmup: MinuteFigures | undefined;
 const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
   const child = fork(fileURLToPath(new URL('./soak-load.ts', import.meta.url)), [JSON.stringify(args)], {
     cwd: ROOT,
@@ -126,6 +135,15 @@ const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
   let minuteRss = 0;
   const seen: MinuteFigures[] = [];
   child.on('message', (message: { type: string; figures?: MinuteFigures; minutes?: MinuteFigures[] }) => {
+    if (message.type === 'warmup' && message.figures) {
+      const f = message.figures;
+      minuteRss = rss.length;
+      console.log(
+        `  warm-up (${warmupSeconds} s, not counted): ${f.completed} done, ${f.errors} errors, ` +
+          `p99 ${f.p99Ms.toFixed(1)} ms`,
+      );
+      warmup = f;
+    }
     if (message.type === 'minute' && message.figures) {
       const f = message.figures;
       const window = rss.slice(minuteRss);
@@ -168,6 +186,9 @@ const file = new URL(
   `./results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   import.meta.url,
 );
-writeFileSync(file, `${JSON.stringify({ ratePerSec, source, minutes, figures, verdict }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ ratePerSec, source, minutes, warmupSeconds, warmup, figures, verdict, database: SERVER_URL.replace(/\/\/[^@]*@/, '//') }, null, 2)}\n`,
+);
 console.log(`written to ${fileURLToPath(file).replace(ROOT, '')}`);
 process.exit(errors === 0 ? 0 : 1);
