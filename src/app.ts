@@ -51,6 +51,7 @@ export interface App {
 }
 
 const READINESS_TIMEOUT_MS = 1_000;
+const HEALTH_INTERVAL_MS = 2_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -171,6 +172,19 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       observe: metrics.grpcServer,
     });
     const protos = config.roles.has('user') || config.roles.has('score') ? loadProtos() : undefined;
+    // The health service follows the service's database: NOT_SERVING while it does not answer.
+    const healthOf = (service: string, database: Database) => ({
+      intervalMs: HEALTH_INTERVAL_MS,
+      probe: () =>
+        withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+          () => true,
+          () => false,
+        ),
+      onChange: (serving: boolean) =>
+        serving
+          ? logger.info({ service }, 'database answers again: gRPC health SERVING')
+          : logger.warn({ service }, 'database does not answer: gRPC health NOT_SERVING'),
+    });
     if (config.roles.has('user') && protos && localUsers) {
       grpc.user = await startGrpcServer(
         config.grpc.userAddress,
@@ -180,6 +194,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           implementation: userHandlers(localUsers, handlerContext()),
         },
         serverCredentials(config.grpc.tls),
+        healthOf('user.User', databaseFor(config.database.userUrl)),
       );
       closers.push(() => grpc.user!.stop(config.api.shutdownGraceMs));
       logger.info(
@@ -196,6 +211,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           implementation: scoreHandlers(localScores, handlerContext()),
         },
         serverCredentials(config.grpc.tls),
+        healthOf('score.UserScore', databaseFor(config.database.scoreUrl)),
       );
       closers.push(() => grpc.score!.stop(config.api.shutdownGraceMs));
       logger.info(

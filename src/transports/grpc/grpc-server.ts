@@ -12,6 +12,14 @@ export interface ServiceBinding {
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
+/** What the health service reports: SERVING while `probe` says the service can work (its database answers). */
+export interface HealthProbe {
+  readonly probe: () => Promise<boolean>;
+  readonly intervalMs: number;
+  /** Told when the answer changes, for a log line. */
+  readonly onChange?: (serving: boolean) => void;
+}
+
 export interface RunningGrpcServer {
   readonly port: number;
   readonly address: string;
@@ -34,11 +42,36 @@ export async function startGrpcServer(
   address: ListenAddress,
   binding: ServiceBinding,
   credentials: grpc.ServerCredentials,
+  readiness?: HealthProbe,
 ): Promise<RunningGrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(tolerantDefinition(binding.definition), binding.implementation);
   const health = new HealthImplementation({ '': 'SERVING', [binding.name]: 'SERVING' });
   health.addToServer(server);
+  // A service whose database is gone cannot work: say so, so balancers and orchestrators route around it.
+  let serving = true;
+  let checking = false;
+  const timer =
+    readiness &&
+    setInterval(() => {
+      if (checking) return;
+      checking = true;
+      readiness
+        .probe()
+        .catch(() => false)
+        .then((ok) => {
+          if (ok === serving) return;
+          serving = ok;
+          const status = ok ? 'SERVING' : 'NOT_SERVING';
+          health.setStatus('', status);
+          health.setStatus(binding.name, status);
+          readiness.onChange?.(ok);
+        })
+        .finally(() => {
+          checking = false;
+        });
+    }, readiness.intervalMs);
+  timer?.unref();
   new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
 
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
@@ -51,6 +84,7 @@ export async function startGrpcServer(
     port,
     address: `${host}:${port}`,
     async stop(graceMs) {
+      clearInterval(timer);
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(binding.name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {

@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/db/connection.js';
 import { createScoreStore } from '../../../src/db/score-store.js';
 import { createUserStore } from '../../../src/db/user-store.js';
 import { BusinessFailure, NotFound, TransientFailure } from '../../../src/domain/errors.js';
@@ -211,6 +213,42 @@ describe('health and reflection', () => {
   it('answers the standard health check without a token', async () => {
     expect(await healthCheck(userAddress)).toBe('SERVING');
     expect(await healthCheck(userAddress, 'user.User')).toBe('SERVING');
+  });
+
+  it('answers NOT_SERVING while its database does not answer, and SERVING again once it does', async () => {
+    let pool = openDatabase(database.url, { poolSize: 1 });
+    const changes: boolean[] = [];
+    const server = await startGrpcServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        name: 'user.User',
+        definition: loadProtos().user.User.service,
+        implementation: userHandlers(createUserService(createUserStore(database.db), cache), {
+          authorized: tokenChecker(SERVICE_TOKEN),
+          logger: quiet,
+        }),
+      },
+      grpc.ServerCredentials.createInsecure(),
+      {
+        intervalMs: 50,
+        probe: () => pool.pool.query('SELECT 1').then(() => true),
+        onChange: (serving) => changes.push(serving),
+      },
+    );
+    servers.push(server);
+    const waitFor = async (wanted: string) => {
+      for (let i = 0; i < 100 && (await healthCheck(server.address, 'user.User')) !== wanted; i++)
+        await sleep(20);
+      return healthCheck(server.address, 'user.User');
+    };
+    expect(await waitFor('SERVING')).toBe('SERVING');
+    await pool.close(); // the database is gone, as far as this server can tell
+    expect(await waitFor('NOT_SERVING')).toBe('NOT_SERVING');
+    expect(await healthCheck(server.address)).toBe('NOT_SERVING');
+    pool = openDatabase(database.url, { poolSize: 1 });
+    expect(await waitFor('SERVING')).toBe('SERVING');
+    expect(changes).toEqual([false, true]);
+    await pool.close();
   });
 
   it('lists the service through server reflection', async () => {
