@@ -16,6 +16,7 @@ import {
   JWT_SECRET,
   ROOT,
   type RunningProcess,
+  registerUsers,
   startService,
   waitForHttp,
   waitForPort,
@@ -103,6 +104,20 @@ async function inWorker(scenario: string, databaseUrl: string): Promise<Row> {
   return { ...result, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
 }
 
+/** An in-process scenario on a fresh database; says if any saga was left non-final. */
+async function inWorkerScenario(
+  scenario: string,
+  sets: MigrationSetName[] | undefined,
+  notes: string,
+): Promise<Row[]> {
+  const db = await freshDatabase(scenario, sets);
+  const result = await inWorker(scenario, db.url);
+  const hasSagas = sets === undefined || sets.includes('saga');
+  const left = hasSagas ? await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')") : 0;
+  await db.drop();
+  return [{ ...result, scenario, notes: left > 0 ? `${notes}; non-final sagas left: ${left}` : notes }];
+}
+
 /** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
 async function measureServices(pids: number[], load: () => Promise<LoopResult>): Promise<Row> {
   const meter = cpuMeter(pids);
@@ -139,39 +154,15 @@ async function stopAll(processes: RunningProcess[]) {
 }
 
 const scenarios: Record<Scenario, () => Promise<Row[]>> = {
-  async baseline() {
-    const db = await freshDatabase('baseline', ['user', 'score', 'barrier']);
-    const result = await inWorker('baseline', db.url);
-    await db.drop();
-    return [
-      {
-        ...result,
-        scenario: 'baseline',
-        notes: 'two branch transactions (barrier + row) over mysql2, no coordinator',
-      },
-    ];
-  },
-  async engine() {
-    const db = await freshDatabase('engine');
-    const result = await inWorker('engine', db.url);
-    const left = await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')");
-    await db.drop();
-    return [
-      { ...result, scenario: 'engine', notes: `register sagas in-process, no HTTP; non-final left: ${left}` },
-    ];
-  },
-  async abort() {
-    const db = await freshDatabase('abort');
-    const result = await inWorker('abort', db.url);
-    await db.drop();
-    return [
-      {
-        ...result,
-        scenario: 'abort',
-        notes: 'score 10: saveUser, refused saveUserScore, both compensations',
-      },
-    ];
-  },
+  baseline: () =>
+    inWorkerScenario(
+      'baseline',
+      ['user', 'score', 'barrier'],
+      'two branch transactions (barrier + row) over mysql2, no coordinator',
+    ),
+  engine: () => inWorkerScenario('engine', undefined, 'register sagas in-process, no HTTP'),
+  abort: () =>
+    inWorkerScenario('abort', undefined, 'score 10: saveUser, refused saveUserScore, both compensations'),
   async http() {
     const db = await freshDatabase('http');
     const { service, url } = await monolith(db.url);
@@ -255,24 +246,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     const { service, url } = await monolith(db.url);
     const users = 1000;
     // The users to read, registered through the API before the clock starts.
-    for (let start = 0; start < users; start += 100) {
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
-          fetch(`${url}/register`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              id: start + i + 1,
-              name: `reader ${start + i + 1}`,
-              gender: 'x',
-              score: 1,
-            }),
-          }).then((response) => {
-            if (response.status !== 201) throw new Error(`register for read: ${response.status}`);
-          }),
-        ),
-      );
-    }
+    await registerUsers(url, users);
     const args = {
       url,
       kind: 'read' as const,
@@ -309,17 +283,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       LOGIN_IP_RATE_MAX: '1000000',
     });
     const users = 64;
-    await Promise.all(
-      Array.from({ length: users }, (_, i) =>
-        fetch(`${url}/register`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id: i + 1, name: `login ${i + 1}`, gender: 'x', score: 1, password }),
-        }).then((response) => {
-          if (response.status !== 201) throw new Error(`register for login: ${response.status}`);
-        }),
-      ),
-    );
+    await registerUsers(url, users, { password, withPassword: users });
     // Hashing is CPU work: more logins in flight than cores only queue. Twice the cores keeps them busy.
     const loginConcurrency = 2 * cpus().length;
     const row = await measureServices([service.pid], () =>

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchDatabase, SERVER_URL } from './lib/bench-db.js';
 import { rssMb } from './lib/proc-stats.js';
-import { freePort, JWT_SECRET, ROOT, startService, waitForHttp } from './lib/services.js';
+import { freePort, JWT_SECRET, ROOT, registerUsers, startService, waitForHttp } from './lib/services.js';
 import type { MinuteFigures, SoakLoadArgs } from './soak-load.js';
 
 const { values } = parseArgs({
@@ -89,27 +89,7 @@ const readUsers = 1000;
 console.log(
   `soak: ${ratePerSec.toFixed(0)} requests/s (${source}) for ${minutes} min; preparing ${readUsers} users`,
 );
-for (let start = 0; start < readUsers; start += 50) {
-  await Promise.all(
-    Array.from({ length: 50 }, (_, i) => {
-      const id = start + i + 1;
-      const body = {
-        id,
-        name: `soak user ${id}`,
-        gender: 'x',
-        score: 1,
-        ...(id <= loginUsers ? { password } : {}),
-      };
-      return fetch(`${url}/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).then((response) => {
-        if (response.status !== 201) throw new Error(`preparing users: ${response.status}`);
-      });
-    }),
-  );
-}
+await registerUsers(url, readUsers, { password, withPassword: loginUsers, batch: 50 });
 
 const rss: number[] = [];
 const rssTimer = setInterval(() => rss.push(rssMb(service.pid).current), 1_000);

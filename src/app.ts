@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { ListenAddress } from './config/grpc-address.js';
 import type { Config } from './config.js';
 import { startBarrierPruner } from './db/barrier-prune.js';
 import { type Database, openDatabase } from './db/connection.js';
@@ -23,7 +24,11 @@ import { type SagaInspector, startSagaInspector } from './observability/inspecto
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { channelCredentials, serverCredentials, tokenChecker } from './transports/grpc/credentials.js';
 import type { ClientSettings } from './transports/grpc/grpc-client.js';
-import { type RunningGrpcServer, startGrpcServer } from './transports/grpc/grpc-server.js';
+import {
+  type RunningGrpcServer,
+  type ServiceBinding,
+  startGrpcServer,
+} from './transports/grpc/grpc-server.js';
 import { loadProtos } from './transports/grpc/protos.js';
 import { createScoreClient } from './transports/grpc/score-client.js';
 import { scoreHandlers } from './transports/grpc/score-handlers.js';
@@ -61,6 +66,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a database answers a trivial query within the readiness timeout. */
+function answers(database: Database): Promise<boolean> {
+  return withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** What this process hosts, from its roles and where its services live. */
@@ -172,51 +185,47 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       observe: metrics.grpcServer,
     });
     const protos = config.roles.has('user') || config.roles.has('score') ? loadProtos() : undefined;
-    // The health service follows the service's database: NOT_SERVING while it does not answer.
-    const healthOf = (service: string, database: Database) => ({
-      intervalMs: HEALTH_INTERVAL_MS,
-      probe: () =>
-        withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
-          () => true,
-          () => false,
-        ),
-      onChange: (serving: boolean) =>
-        serving
-          ? logger.info({ service }, 'database answers again: gRPC health SERVING')
-          : logger.warn({ service }, 'database does not answer: gRPC health NOT_SERVING'),
-    });
+    /** Serves one role over gRPC; its health follows its database (NOT_SERVING while it does not answer). */
+    const serveRole = async (
+      address: ListenAddress,
+      binding: ServiceBinding,
+      database: Database,
+    ): Promise<RunningGrpcServer> => {
+      const server = await startGrpcServer(address, binding, serverCredentials(config.grpc.tls), {
+        intervalMs: HEALTH_INTERVAL_MS,
+        probe: () => answers(database),
+        onChange: (serving) =>
+          serving
+            ? logger.info({ service: binding.name }, 'database answers again: gRPC health SERVING')
+            : logger.warn({ service: binding.name }, 'database does not answer: gRPC health NOT_SERVING'),
+      });
+      closers.push(() => server.stop(config.api.shutdownGraceMs));
+      logger.info(
+        { service: binding.name, address: server.address, tls: Boolean(config.grpc.tls?.cert) },
+        `${binding.name} listening (gRPC)`,
+      );
+      return server;
+    };
     if (config.roles.has('user') && protos && localUsers) {
-      grpc.user = await startGrpcServer(
+      grpc.user = await serveRole(
         config.grpc.userAddress,
         {
           name: 'user.User',
           definition: protos.user.User.service,
           implementation: userHandlers(localUsers, handlerContext()),
         },
-        serverCredentials(config.grpc.tls),
-        healthOf('user.User', databaseFor(config.database.userUrl)),
-      );
-      closers.push(() => grpc.user!.stop(config.api.shutdownGraceMs));
-      logger.info(
-        { address: grpc.user.address, tls: Boolean(config.grpc.tls?.cert) },
-        'user service listening (gRPC)',
+        databaseFor(config.database.userUrl),
       );
     }
     if (config.roles.has('score') && protos && localScores) {
-      grpc.score = await startGrpcServer(
+      grpc.score = await serveRole(
         config.grpc.scoreAddress,
         {
           name: 'score.UserScore',
           definition: protos.score.UserScore.service,
           implementation: scoreHandlers(localScores, handlerContext()),
         },
-        serverCredentials(config.grpc.tls),
-        healthOf('score.UserScore', databaseFor(config.database.scoreUrl)),
-      );
-      closers.push(() => grpc.score!.stop(config.api.shutdownGraceMs));
-      logger.info(
-        { address: grpc.score.address, tls: Boolean(config.grpc.tls?.cert) },
-        'score service listening (gRPC)',
+        databaseFor(config.database.scoreUrl),
       );
     }
 
@@ -232,14 +241,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           trustProxy: config.api.trustProxy,
           metrics: { registry: metrics.registry, record: metrics.httpRequest },
           readiness: async () => {
-            const reachable = await Promise.all(
-              pools.map((database) =>
-                withTimeout(database.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
-                  () => true,
-                  () => false,
-                ),
-              ),
-            );
+            const reachable = await Promise.all(pools.map(answers));
             const checks = { database: reachable.every(Boolean) };
             return { ready: checks.database, checks };
           },
@@ -329,10 +331,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       sagaQueries: createSagaQueries(sagaDatabase.db),
       coordinator,
       readiness: async () => {
-        const database = await withTimeout(sagaDatabase.pool.query('SELECT 1'), READINESS_TIMEOUT_MS).then(
-          () => true,
-          () => false,
-        );
+        const database = await answers(sagaDatabase);
         const checks = { database, migrations: true, recovery: coordinator.healthy };
         return { ready: Object.values(checks).every(Boolean), checks };
       },

@@ -82,3 +82,29 @@ export async function waitForPort(port: number, timeoutMs = 60_000): Promise<voi
   }
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
 }
+
+/**
+ * Registers users 1..count through the API before a measurement starts, `batch` at a time; users up to
+ * `withPassword` get `password` (so they can log in).
+ */
+export async function registerUsers(
+  url: string,
+  count: number,
+  options: { password?: string; withPassword?: number; batch?: number } = {},
+): Promise<void> {
+  const batch = options.batch ?? 100;
+  for (let start = 0; start < count; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, async (_, i) => {
+        const id = start + i + 1;
+        const password = id <= (options.withPassword ?? 0) ? { password: options.password } : {};
+        const response = await fetch(`${url}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id, name: `bench user ${id}`, gender: 'x', score: 1, ...password }),
+        });
+        if (response.status !== 201) throw new Error(`preparing user ${id}: ${response.status}`);
+      }),
+    );
+  }
+}
