@@ -3,14 +3,15 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { MigrationSetName } from '../src/db/migration-sets.js';
 import { benchDatabase, countRows } from './lib/bench-db.js';
 import type { LoopResult } from './lib/closed-loop.js';
 import { describeMachine } from './lib/machine.js';
 import { cpuMeter, databasePid, rssMb } from './lib/proc-stats.js';
+import { benchScript, loaderFlags, resultsDir } from './lib/scripts.js';
 import {
   freePort,
   JWT_SECRET,
@@ -24,7 +25,7 @@ import {
 import { runWorker } from './lib/spawn-worker.js';
 import type { LoadArgs } from './load.js';
 
-const ALL = ['baseline', 'engine', 'http', 'split', 'abort', 'read', 'login', 'memory'] as const;
+const ALL = ['baseline', 'log-floor', 'engine', 'http', 'split', 'abort', 'read', 'login', 'memory'] as const;
 type Scenario = (typeof ALL)[number];
 
 const { values } = parseArgs({
@@ -76,9 +77,9 @@ async function freshDatabase(name: string, sets: MigrationSetName[] = ['user', '
 function runLoad(args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>) {
   return new Promise<LoopResult>((resolve, reject) => {
     const child = fork(
-      fileURLToPath(new URL('./load.ts', import.meta.url)),
+      benchScript('load'),
       [JSON.stringify({ concurrency, warmupMs, durationMs, ...args })],
-      { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      { cwd: ROOT, execArgv: [...loaderFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
     let done = false;
     child.on('message', (message: { result: LoopResult }) => {
@@ -159,6 +160,12 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       'baseline',
       ['user', 'score', 'barrier'],
       'two branch transactions (barrier + row) over mysql2, no coordinator',
+    ),
+  'log-floor': () =>
+    inWorkerScenario(
+      'log-floor',
+      undefined,
+      'baseline plus the saga row written before and after (no actor, no coordinator): the floor for the engine',
     ),
   engine: () => inWorkerScenario('engine', undefined, 'register sagas in-process, no HTTP'),
   abort: () =>
@@ -259,7 +266,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     const cached = await measureServices([service.pid], () => runLoad(args));
     await stopAll([service]);
     const barePort = await freePort();
-    const bare = startService({ PORT: String(barePort) }, 'bench/bare-jwt-server.ts');
+    const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort);
     const bareRow = await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl }));
@@ -339,7 +346,7 @@ function withRatios(rows: Row[]): Row[] {
       row.cpuSeconds !== undefined && row.completed ? (1000 * row.cpuSeconds) / row.completed : undefined;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
-    if (['engine', 'http', 'split', 'abort'].includes(row.scenario) && base)
+    if (['log-floor', 'engine', 'http', 'split', 'abort'].includes(row.scenario) && base)
       [ratio, ratioTo] = [(row.completedPerSec ?? 0) / base, 'baseline'];
     if (row.scenario === 'read' && bare) [ratio, ratioTo] = [(row.completedPerSec ?? 0) / bare, 'read-bare'];
     return {
@@ -410,11 +417,11 @@ for (const scenario of chosen) {
 }
 const results = withRatios(rows);
 printTable(results);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/${stamp}.json`, import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+const file = join(resultsDir, `${stamp}.json`);
 writeFileSync(
   file,
   `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize }, machine, results }, null, 2)}\n`,
 );
-console.log(`written to ${fileURLToPath(file).replace(ROOT, '')}`);
+console.log(`written to ${file.replace(ROOT, '')}`);
 process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);

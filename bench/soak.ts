@@ -2,10 +2,11 @@
 // (or --rate) with a mix of registrations, reads and logins; prints per-minute figures and RSS.
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchDatabase, SERVER_URL } from './lib/bench-db.js';
 import { rssMb } from './lib/proc-stats.js';
+import { benchScript, loaderFlags, resultsDir } from './lib/scripts.js';
 import { freePort, JWT_SECRET, ROOT, registerUsers, startService, waitForHttp } from './lib/services.js';
 import type { MinuteFigures, SoakLoadArgs } from './soak-load.js';
 
@@ -30,7 +31,7 @@ if (!Number.isInteger(warmupSeconds) || warmupSeconds < 0) {
 }
 
 function latestHttpRate(): { rate: number; from: string } | undefined {
-  const dir = new URL('./results/', import.meta.url);
+  const dir = resultsDir;
   let files: string[] = [];
   try {
     files = readdirSync(dir)
@@ -40,7 +41,7 @@ function latestHttpRate(): { rate: number; from: string } | undefined {
     return undefined;
   }
   for (const name of files.reverse()) {
-    const run = JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as {
+    const run = JSON.parse(readFileSync(join(dir, name), 'utf8')) as {
       results: Array<{ scenario: string; completedPerSec?: number }>;
     };
     const http = run.results.find((row) => row.scenario === 'http');
@@ -107,9 +108,9 @@ const args: SoakLoadArgs = {
 };
 let warmup: MinuteFigures | undefined;
 const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
-  const child = fork(fileURLToPath(new URL('./soak-load.ts', import.meta.url)), [JSON.stringify(args)], {
+  const child = fork(benchScript('soak-load'), [JSON.stringify(args)], {
     cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...loaderFlags],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let minuteRss = 0;
@@ -162,13 +163,10 @@ console.log(
   `soak ${errors === 0 ? 'held' : 'FAILED'}: ${errors} errors; p99 first minute ${verdict.p99FirstMs.toFixed(1)} ms, last ${verdict.p99LastMs.toFixed(1)} ms ` +
     `(×${verdict.p99Ratio.toFixed(2)}); RSS ${verdict.rssFirstMb.toFixed(0)} → ${verdict.rssLastMb.toFixed(0)} MB (×${verdict.rssRatio.toFixed(2)})`,
 );
-const file = new URL(
-  `./results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-  import.meta.url,
-);
+const file = join(resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(
   file,
   `${JSON.stringify({ ratePerSec, source, minutes, warmupSeconds, warmup, figures, verdict, database: SERVER_URL.replace(/\/\/[^@]*@/, '//') }, null, 2)}\n`,
 );
-console.log(`written to ${fileURLToPath(file).replace(ROOT, '')}`);
+console.log(`written to ${file.replace(ROOT, '')}`);
 process.exit(errors === 0 ? 0 : 1);

@@ -1,5 +1,5 @@
 // One in-process scenario in its own process (so runs do not share a heap or a JIT), result sent to the
-// parent over IPC. Scenarios: baseline, engine, abort, memory. See bench/run.ts.
+// parent over IPC. Scenarios: baseline, log-floor, engine, abort, memory. See bench/run.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pino from 'pino';
@@ -19,7 +19,7 @@ import { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
 import { runClosedLoop } from './lib/closed-loop.js';
 
 interface WorkerArgs {
-  readonly scenario: 'baseline' | 'engine' | 'abort' | 'memory';
+  readonly scenario: 'baseline' | 'log-floor' | 'engine' | 'abort' | 'memory';
   readonly databaseUrl: string;
   readonly concurrency: number;
   readonly warmupMs: number;
@@ -40,9 +40,8 @@ function registerInput(n: number, score: number): RegisterInput {
   };
 }
 
-/** The floor: each registration's two branch transactions (barrier row + business row), no coordinator. */
-async function baseline() {
-  const pool = mysql.createPool({ uri: args.databaseUrl, connectionLimit: args.poolSize });
+/** Each registration's two branch transactions (barrier row + business row) straight over mysql2. */
+function branchTransactions(pool: mysql.Pool) {
   const branch = async (gid: string, branchId: string, sql: string, values: unknown[]) => {
     const connection = await pool.getConnection();
     try {
@@ -60,17 +59,94 @@ async function baseline() {
       connection.release();
     }
   };
-  const result = await measure((n) => {
-    const gid = newGid();
-    const id = n + 1;
-    return branch(gid, '01', 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, NULL)', [
+  return (gid: string, id: number) =>
+    branch(gid, '01', 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, NULL)', [
       id,
       `user ${id}`,
       'female',
     ]).then(() => branch(gid, '02', 'INSERT INTO user_score (user_id, score) VALUES (?, ?)', [id, 5]));
-  });
+}
+
+/** The floor set by the database: the branch transactions alone, no coordinator. */
+async function baseline() {
+  const pool = mysql.createPool({ uri: args.databaseUrl, connectionLimit: args.poolSize });
+  const branches = branchTransactions(pool);
+  const result = await measure((n) => branches(newGid(), n + 1));
   await pool.end();
   return result;
+}
+
+/**
+ * The baseline plus the saga log's own two writes as the engine makes them (its row before the
+ * branches, its end after, through createSagaLog with a snapshot of the real size), but no actor and no
+ * coordinator: the floor for any log kept in statements of its own, and so for the engine.
+ */
+async function logFloor() {
+  const pool = mysql.createPool({ uri: args.databaseUrl, connectionLimit: args.poolSize });
+  const branches = branchTransactions(pool);
+  const database = openDatabase(args.databaseUrl, { poolSize: args.poolSize });
+  const log = createSagaLog(database.db);
+  const result = await measure(async (n) => {
+    const gid = newGid();
+    const input = registerInput(n, 5);
+    const progress = floorProgress(gid, input);
+    const created = await log.create({
+      gid,
+      type: 'register',
+      machineVersion: 1,
+      input,
+      requestFingerprint: null,
+      subject: String(input.user.id),
+      owner: 'bench',
+      leaseMs: 30_000,
+      ...progress,
+    });
+    if (created !== 'created') throw new Error('gid taken');
+    await branches(gid, input.user.id);
+    const saved = await log.save(gid, 'bench', { ...progress, status: 'succeeded', state: 'scoreSaved' });
+    if (!saved) throw new Error('saga row not saved');
+  });
+  await database.close();
+  await pool.end();
+  return result;
+}
+
+/** A saga-log record the size and shape of a register saga's (bench/NOTES.md: about 900 bytes). */
+function floorProgress(gid: string, input: RegisterInput) {
+  const step = { op: 'action', status: 'succeeded', attempts: 1, lastError: null };
+  const entry = (name: string) => ({
+    step: name,
+    op: 'action',
+    attempt: 1,
+    startedAt: Date.now(),
+    finishedAt: Date.now(),
+    outcome: 'succeeded',
+    barrier: 'done',
+    error: null,
+  });
+  const results = { saveUser: input.user, saveUserScore: { userId: input.user.id, score: input.score } };
+  const context = {
+    gid,
+    input,
+    deadline: Date.now() + 30_000,
+    results,
+    steps: { saveUser: step, saveUserScore: step },
+    nextAttemptAt: null,
+    error: null,
+    lastError: null,
+    history: [entry('saveUser'), entry('saveUserScore')],
+    droppedHistory: 0,
+  };
+  return {
+    status: 'pending' as const,
+    state: 'pending.calling',
+    snapshot: { status: 'active', value: { pending: 'calling' }, historyValue: {}, context, children: {} },
+    results,
+    attempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    error: null,
+  };
 }
 
 async function withEngine<T>(run: (coordinator: SagaCoordinator) => Promise<T>): Promise<T> {
@@ -228,6 +304,8 @@ async function main() {
   switch (args.scenario) {
     case 'baseline':
       return baseline();
+    case 'log-floor':
+      return logFloor();
     case 'engine':
       return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 5, 'succeeded')));
     case 'abort':

@@ -20,21 +20,11 @@ import { withSagaLogFaults, withScoreFaults, withUserFaults } from './faults/fau
 import { registerSaga } from './machines/register-saga.js';
 import { createRegistration } from './machines/registration.js';
 import { SagaCoordinator } from './machines/runtime/saga-coordinator.js';
-import { type SagaInspector, startSagaInspector } from './observability/inspector.js';
+import type { SagaInspector } from './observability/inspector.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { channelCredentials, serverCredentials, tokenChecker } from './transports/grpc/credentials.js';
 import type { ClientSettings } from './transports/grpc/grpc-client.js';
-import {
-  type RunningGrpcServer,
-  type ServiceBinding,
-  startGrpcServer,
-} from './transports/grpc/grpc-server.js';
-import { loadProtos } from './transports/grpc/protos.js';
-import { createScoreClient } from './transports/grpc/score-client.js';
-import { scoreHandlers } from './transports/grpc/score-handlers.js';
+import type { RunningGrpcServer, ServiceBinding } from './transports/grpc/grpc-server.js';
 import type { HandlerContext } from './transports/grpc/unary.js';
-import { createUserClient } from './transports/grpc/user-client.js';
-import { userHandlers } from './transports/grpc/user-handlers.js';
 import { buildHttpServer, buildOpsServer } from './transports/http/http-server.js';
 
 export interface App {
@@ -177,21 +167,28 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       );
     }
 
+    // gRPC is loaded only when this process serves or calls over it (see transports/grpc/index.ts).
+    const servesGrpc = config.roles.has('user') || config.roles.has('score');
+    const callsGrpc =
+      plan.api && (config.services.user.kind === 'grpc' || config.services.score.kind === 'grpc');
+    const grpcKit = servesGrpc || callsGrpc ? await import('./transports/grpc/index.js') : undefined;
+
     // gRPC roles: one server each, every call checked against the service token.
     const grpc: { user?: RunningGrpcServer; score?: RunningGrpcServer } = {};
-    const handlerContext = (): HandlerContext => ({
-      authorized: tokenChecker(config.grpc.serviceToken as string),
+    const handlerContext = (kit: NonNullable<typeof grpcKit>): HandlerContext => ({
+      authorized: kit.tokenChecker(config.grpc.serviceToken as string),
       logger: logger.child({ component: 'grpc' }),
       observe: metrics.grpcServer,
     });
-    const protos = config.roles.has('user') || config.roles.has('score') ? loadProtos() : undefined;
+    const protos = servesGrpc ? grpcKit?.loadProtos() : undefined;
     /** Serves one role over gRPC; its health follows its database (NOT_SERVING while it does not answer). */
     const serveRole = async (
+      kit: NonNullable<typeof grpcKit>,
       address: ListenAddress,
       binding: ServiceBinding,
       database: Database,
     ): Promise<RunningGrpcServer> => {
-      const server = await startGrpcServer(address, binding, serverCredentials(config.grpc.tls), {
+      const server = await kit.startGrpcServer(address, binding, kit.serverCredentials(config.grpc.tls), {
         intervalMs: HEALTH_INTERVAL_MS,
         probe: () => answers(database),
         onChange: (serving) =>
@@ -206,24 +203,26 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       );
       return server;
     };
-    if (config.roles.has('user') && protos && localUsers) {
+    if (config.roles.has('user') && grpcKit && protos && localUsers) {
       grpc.user = await serveRole(
+        grpcKit,
         config.grpc.userAddress,
         {
           name: 'user.User',
           definition: protos.user.User.service,
-          implementation: userHandlers(localUsers, handlerContext()),
+          implementation: grpcKit.userHandlers(localUsers, handlerContext(grpcKit)),
         },
         databaseFor(config.database.userUrl),
       );
     }
-    if (config.roles.has('score') && protos && localScores) {
+    if (config.roles.has('score') && grpcKit && protos && localScores) {
       grpc.score = await serveRole(
+        grpcKit,
         config.grpc.scoreAddress,
         {
           name: 'score.UserScore',
           definition: protos.score.UserScore.service,
-          implementation: scoreHandlers(localScores, handlerContext()),
+          implementation: grpcKit.scoreHandlers(localScores, handlerContext(grpcKit)),
         },
         databaseFor(config.database.scoreUrl),
       );
@@ -260,22 +259,22 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     }
 
     // The api role: the coordinator and HTTP, calling each service here or over gRPC as configured.
-    const clientSettings: ClientSettings = {
+    const clientSettings = (kit: NonNullable<typeof grpcKit>): ClientSettings => ({
       token: config.grpc.serviceToken as string,
       deadlineMs: config.grpc.deadlineMs,
-      credentials: channelCredentials(config.grpc.tls),
+      credentials: kit.channelCredentials(config.grpc.tls),
       observe: metrics.grpcClient,
-    };
+    });
     let users = localUsers as UserService;
-    if (config.services.user.kind === 'grpc') {
-      const client = createUserClient(config.services.user, clientSettings);
+    if (config.services.user.kind === 'grpc' && grpcKit) {
+      const client = grpcKit.createUserClient(config.services.user, clientSettings(grpcKit));
       closers.push(async () => client.close());
       users = client;
       logger.info({ target: config.services.user.url }, 'user service is remote (gRPC)');
     }
     let scores = localScores as ScoreService;
-    if (config.services.score.kind === 'grpc') {
-      const client = createScoreClient(config.services.score, clientSettings);
+    if (config.services.score.kind === 'grpc' && grpcKit) {
+      const client = grpcKit.createScoreClient(config.services.score, clientSettings(grpcKit));
       closers.push(async () => client.close());
       scores = client;
       logger.info({ target: config.services.score.url }, 'score service is remote (gRPC)');
@@ -286,6 +285,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const secrets = createSecretBox(config.saga.secretKey);
     let inspector: SagaInspector | undefined;
     if (config.inspect.enabled) {
+      // Loaded only when asked for, like gRPC: a process that is not inspected does not carry it.
+      const { startSagaInspector } = await import('./observability/inspector.js');
       inspector = await startSagaInspector(config.inspect.port);
       closers.push(() => (inspector as SagaInspector).close());
       logger.info(

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/project-root.js';
+import { loaderFlags, serviceEntry } from './scripts.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = `${projectRoot}/`;
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123';
 export const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
 
@@ -25,13 +26,13 @@ export interface RunningProcess {
 }
 
 /**
- * The service as `npm start` runs it (node + tsx, src/main.ts), production settings, logs as shipped
- * (JSON at info) written to /dev/null so a full pipe never slows it down.
+ * The service as `npm start` runs it (compiled, dist/src/main.js; see scripts.ts), production settings,
+ * logs as shipped (JSON at info) written to /dev/null so a full pipe never slows it down.
  */
-export function startService(env: Record<string, string>, script = 'src/main.ts'): RunningProcess {
+export function startService(env: Record<string, string>, script = serviceEntry): RunningProcess {
   // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=prof' profiles the services under load.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...flags, ...loaderFlags, script], {
     cwd: ROOT,
     env: {
       ...process.env,

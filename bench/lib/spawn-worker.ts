@@ -1,18 +1,17 @@
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/project-root.js';
+import { benchScript, loaderFlags } from './scripts.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Runs bench/worker.ts with `args` in a fresh process and returns what it reports. */
+/** Runs bench/worker with `args` in a fresh process and returns what it reports. */
 export function runWorker<T>(
   args: object,
   nodeFlags: string[] = [],
   onPhase: (phase: 'start' | 'end') => void = () => {},
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('../worker.ts', import.meta.url)), [JSON.stringify(args)], {
-      cwd: root,
-      execArgv: ['--import', 'tsx', ...nodeFlags],
+    const child = fork(benchScript('worker'), [JSON.stringify(args)], {
+      cwd: projectRoot,
+      execArgv: [...loaderFlags, ...nodeFlags],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });

@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../project-root.js';
 
 /**
  * The schema is split into sets so each role creates only the tables it owns (a `user` service needs
@@ -16,13 +17,11 @@ export interface MigrationSet {
   readonly migrationsTable: string;
 }
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
 export function migrationSet(name: MigrationSetName): MigrationSet {
   return {
     name,
     schemaFile: `./src/db/schema/${name}.ts`,
-    migrationsFolder: `${root}drizzle/${name}`,
+    migrationsFolder: join(projectRoot, 'drizzle', name),
     migrationsTable: `__drizzle_migrations_${name}`,
   };
 }

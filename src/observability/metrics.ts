@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheCounters } from '../domain/cache.js';
 import { LATENCY_BUCKETS } from './buckets.js';
@@ -14,8 +13,11 @@ export interface PoolLike {
   };
 }
 
-/** Told of every gRPC call: method path, status code, seconds (the transports' `observe` hooks). */
-export type GrpcObserver = (method: string, code: status, seconds: number) => void;
+/**
+ * Told of every gRPC call: method path, status code name (`OK`, `UNAVAILABLE`), seconds (the transports'
+ * `observe` hooks). A name, not grpc-js's enum: a process that never speaks gRPC does not load it.
+ */
+export type GrpcObserver = (method: string, code: string, seconds: number) => void;
 
 export interface Metrics {
   readonly registry: Registry;
@@ -131,8 +133,8 @@ export function createMetrics(): Metrics {
       hit: (cache) => cacheHits.labels(cache).inc(),
       miss: (cache) => cacheMisses.labels(cache).inc(),
     },
-    grpcServer: (method, code, seconds) => grpcServer.labels(method, codeName(code)).observe(seconds),
-    grpcClient: (method, code, seconds) => grpcClient.labels(method, codeName(code)).observe(seconds),
+    grpcServer: (method, code, seconds) => grpcServer.labels(method, code).observe(seconds),
+    grpcClient: (method, code, seconds) => grpcClient.labels(method, code).observe(seconds),
     httpRequest: (route, method, statusCode, seconds) =>
       httpDuration.labels(route, method, String(statusCode)).observe(seconds),
     trackPool: (name, pool) => {
@@ -145,6 +147,3 @@ export function createMetrics(): Metrics {
 }
 
 /** `OK`, `ABORTED`, …: the names gRPC dashboards use. */
-function codeName(code: status): string {
-  return status[code] ?? String(code);
-}

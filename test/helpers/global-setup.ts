@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
 import { findServerBinaries, NO_SERVER_HELP, startPrivateServer } from '../../src/db/local-server.js';
@@ -10,6 +13,20 @@ declare module 'vitest' {
 }
 
 const DEFAULT_SERVER_URL = 'mysql://root@127.0.0.1:3306/';
+
+/**
+ * Compiles the service into dist/ as `npm start` does, so tests that start it as a process run what
+ * ships (see helpers/service-process.ts). Incremental: seconds when little changed.
+ */
+async function buildService(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { maxBuffer: 1 << 24 });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`npm run build failed:\n${stdout}${stderr}`);
+  }
+}
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -27,6 +44,7 @@ async function answers(url: string): Promise<boolean> {
  * a machine where the server is installed but not running.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await buildService();
   let url = process.env.TEST_DATABASE_URL ?? DEFAULT_SERVER_URL;
   let stop = async () => {};
   if (!(await answers(url))) {

@@ -27,7 +27,8 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `npm start`'s entry point as its own process (as a user or CI would) and waits until
+ * Starts `npm start`'s entry point, compiled (dist/src/main.js, built by global-setup.ts), as its own
+ * process (as a user or CI would) and waits until
  * `readyPath` answers 200. The environment given replaces nothing else but what it names.
  */
 export async function startServiceProcess(
@@ -42,22 +43,26 @@ export async function startServiceProcess(
   } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(options.args ?? [])], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env.TEST_SERVICE_LOG_LEVEL ?? 'warn',
-      BARRIER_PRUNE_INTERVAL: '0',
-      SERVICE_TOKEN: 'service-token-for-tests-0123456789',
-      // Free ports: test files run in parallel; a test that needs a known port sets it.
-      USER_GRPC_ADDR: '127.0.0.1:0',
-      SCORE_GRPC_ADDR: '127.0.0.1:0',
-      ...env,
-      PORT: String(port),
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', 'dist/src/main.js', ...(options.args ?? [])],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env.TEST_SERVICE_LOG_LEVEL ?? 'warn',
+        BARRIER_PRUNE_INTERVAL: '0',
+        SERVICE_TOKEN: 'service-token-for-tests-0123456789',
+        // Free ports: test files run in parallel; a test that needs a known port sets it.
+        USER_GRPC_ADDR: '127.0.0.1:0',
+        SCORE_GRPC_ADDR: '127.0.0.1:0',
+        ...env,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;

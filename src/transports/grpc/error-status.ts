@@ -89,3 +89,8 @@ export function fromGrpcError(error: Partial<grpc.ServiceError>): DomainError {
       return new TransientFailure('unavailable', `remote service: ${grpc.status[status]}: ${details}`);
   }
 }
+
+/** A status code's name (`OK`, `UNAVAILABLE`), as metrics label it. */
+export function statusName(code: grpc.status): string {
+  return grpc.status[code] ?? String(code);
+}

@@ -1,14 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceTarget } from '../../config/grpc-address.js';
 import type { BarrierOutcome } from '../../domain/branch.js';
-import { fromGrpcError } from './error-status.js';
+import { fromGrpcError, statusName } from './error-status.js';
 
 export interface ClientSettings {
   readonly token: string;
   readonly deadlineMs: number;
   readonly credentials: grpc.ChannelCredentials;
   /** Told of every call: for metrics (method, status code, seconds). */
-  readonly observe?: (method: string, code: grpc.status, seconds: number) => void;
+  readonly observe?: (method: string, code: string, seconds: number) => void;
 }
 
 /** Channel options every client uses: round-robin over the target's addresses, keepalive, reconnect backoff. */
@@ -47,7 +47,7 @@ export function callUnary<Request, Response>(
     method(request, metadata, { deadline: Date.now() + settings.deadlineMs }, (error, response) => {
       settings.observe?.(
         name,
-        error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK,
+        statusName(error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK),
         (performance.now() - started) / 1000,
       );
       if (error) reject(fromGrpcError(error));

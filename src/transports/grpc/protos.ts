@@ -1,10 +1,11 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { projectRoot } from '../../project-root.js';
 import type { ProtoGrpcType as ScoreProto } from './generated/score.js';
 import type { ProtoGrpcType as UserProto } from './generated/user.js';
 
-const protoDir = fileURLToPath(new URL('../../../proto/', import.meta.url));
+const protoDir = join(projectRoot, 'proto');
 
 /** The same options the types were generated with (package.json, proto:generate): keep them in step. */
 export const LOADER_OPTIONS: protoLoader.Options = {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { BranchRef } from '../../domain/branch.js';
 import { InvalidArgument } from '../../domain/errors.js';
-import { toGrpcStatus } from './error-status.js';
+import { statusName, toGrpcStatus } from './error-status.js';
 import { malformedReason } from './malformed.js';
 import { bearerToken, branchFromMetadata, branchLogFields } from './metadata.js';
 
@@ -13,7 +13,7 @@ export interface HandlerContext {
     debug(fields: object, message: string): void;
   };
   /** Told of every call: for metrics (method, status code, seconds). */
-  readonly observe?: (method: string, code: grpc.status, seconds: number) => void;
+  readonly observe?: (method: string, code: string, seconds: number) => void;
 }
 
 /**
@@ -29,7 +29,7 @@ export function unary<Request, Response>(
   return (call, callback) => {
     const started = performance.now();
     const finish = (code: grpc.status) =>
-      context.observe?.(method, code, (performance.now() - started) / 1000);
+      context.observe?.(method, statusName(code), (performance.now() - started) / 1000);
     if (!context.authorized(bearerToken(call.metadata))) {
       finish(grpc.status.UNAUTHENTICATED);
       callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong service token' });

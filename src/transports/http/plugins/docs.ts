@@ -1,10 +1,14 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { projectRoot } from '../../../project-root.js';
 
-const { version } = createRequire(import.meta.url)('../../../../package.json') as { version: string };
+const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 const DOCS_PREFIX = '/docs';
 const INDEX_ALIAS = `${DOCS_PREFIX}/static/index.html`;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { NotFound } from '../../../domain/errors.js';
 import { machineGraph, stepGraph } from '../../../machines/machine-graph.js';
 import type { SagaCoordinator } from '../../../machines/runtime/saga-coordinator.js';
+import { projectRoot } from '../../../project-root.js';
 import { type DiagramLayout, layoutSteps } from '../dashboard/diagram-layout.js';
 import { commonErrors, errorsOf } from '../schemas.js';
 import { Nullable } from './saga-schemas.js';
@@ -11,7 +13,9 @@ export interface DashboardRouteOptions {
   readonly coordinator: SagaCoordinator;
 }
 
-const asset = (name: string) => readFileSync(new URL(`../dashboard/${name}`, import.meta.url), 'utf8');
+// Read from src/ even when this module runs compiled from dist/: tsc copies no assets.
+const asset = (name: string) =>
+  readFileSync(join(projectRoot, 'src/transports/http/dashboard', name), 'utf8');
 
 /** Nothing but our own files, no inline script or style: a rendered saga field cannot run as code. */
 const CONTENT_SECURITY_POLICY = [
