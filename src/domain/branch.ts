@@ -40,6 +40,15 @@ export function isCompensatingOp(op: BranchOp): boolean {
  */
 export type BarrierOutcome = 'done' | 'duplicate' | 'nullCompensation' | 'hanging';
 
+/**
+ * How a caller gives up on a branch call (a coordinator stopping, or losing the saga): a remote call is
+ * cancelled; a local one runs to its end, its transaction committing or rolling back whole. Either way
+ * the barrier makes the replay by whoever resumes the saga safe.
+ */
+export interface BranchCallOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface BranchReply<T> {
   readonly outcome: BarrierOutcome;
   readonly value: T;

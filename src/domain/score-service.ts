@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { BranchGuard, BranchRef, BranchReply } from './branch.js';
+import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
 import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
 import { BusinessFailure, NotFound } from './errors.js';
 import { checkUserScore, type UserScore } from './score.js';
@@ -8,9 +8,17 @@ import { checkUserId } from './user.js';
 /** The `user-score` service of the tutorial: the second saga branch and its compensation. */
 export interface ScoreService {
   /** Branch action: stores the score. A score in the rejected set is the business failure `score_rejected`. */
-  saveUserScore(branch: BranchRef, input: UserScore): Promise<BranchReply<UserScore>>;
+  saveUserScore(
+    branch: BranchRef,
+    input: UserScore,
+    options?: BranchCallOptions,
+  ): Promise<BranchReply<UserScore>>;
   /** Branch compensation: deletes the user's score. Never fails for business reasons. */
-  saveUserScoreCallback(branch: BranchRef, target: { readonly userId: number }): Promise<BranchReply<null>>;
+  saveUserScoreCallback(
+    branch: BranchRef,
+    target: { readonly userId: number },
+    options?: BranchCallOptions,
+  ): Promise<BranchReply<null>>;
   /** Read-through cached; `score_not_found` when the user has none. */
   getUserScore(userId: number): Promise<UserScore>;
 }

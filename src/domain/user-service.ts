@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { BranchGuard, BranchRef, BranchReply } from './branch.js';
+import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
 import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
 import { InvalidArgument, NotFound } from './errors.js';
 import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
@@ -12,9 +12,13 @@ import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
  */
 export interface UserService {
   /** Branch action: inserts the user. A taken id is the business failure `duplicate_user`. */
-  saveUser(branch: BranchRef, user: NewUser): Promise<BranchReply<User>>;
+  saveUser(branch: BranchRef, user: NewUser, options?: BranchCallOptions): Promise<BranchReply<User>>;
   /** Branch compensation: deletes the user (and forgets it in the cache). Never fails for business reasons. */
-  saveUserCallback(branch: BranchRef, target: { readonly id: number }): Promise<BranchReply<null>>;
+  saveUserCallback(
+    branch: BranchRef,
+    target: { readonly id: number },
+    options?: BranchCallOptions,
+  ): Promise<BranchReply<null>>;
   /** Read-through cached; `user_not_found` when there is no such user. */
   getUser(id: number): Promise<User>;
   /** False for an unknown id, a user without a password, or a wrong password; equally slow for each. */

@@ -18,9 +18,10 @@ export function withUserFaults(users: UserService, faults: FaultInjector): UserS
   if (!faults.enabled) return users;
   return {
     ...users,
-    saveUser: (branch, user) => around(faults, 'user.saveUser', () => users.saveUser(branch, user)),
-    saveUserCallback: (branch, target) =>
-      around(faults, 'user.saveUserCallback', () => users.saveUserCallback(branch, target)),
+    saveUser: (branch, user, options) =>
+      around(faults, 'user.saveUser', () => users.saveUser(branch, user, options)),
+    saveUserCallback: (branch, target, options) =>
+      around(faults, 'user.saveUserCallback', () => users.saveUserCallback(branch, target, options)),
   };
 }
 
@@ -28,10 +29,12 @@ export function withScoreFaults(scores: ScoreService, faults: FaultInjector): Sc
   if (!faults.enabled) return scores;
   return {
     ...scores,
-    saveUserScore: (branch, input) =>
-      around(faults, 'score.saveUserScore', () => scores.saveUserScore(branch, input)),
-    saveUserScoreCallback: (branch, target) =>
-      around(faults, 'score.saveUserScoreCallback', () => scores.saveUserScoreCallback(branch, target)),
+    saveUserScore: (branch, input, options) =>
+      around(faults, 'score.saveUserScore', () => scores.saveUserScore(branch, input, options)),
+    saveUserScoreCallback: (branch, target, options) =>
+      around(faults, 'score.saveUserScoreCallback', () =>
+        scores.saveUserScoreCallback(branch, target, options),
+      ),
   };
 }
 

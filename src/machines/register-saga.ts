@@ -53,23 +53,32 @@ export const registerSaga: SagaDefinition<RegisterInput, RegisterServices> = {
       name: 'saveUser',
       branchId: '01',
       doneState: 'userSaved',
-      action: ({ users, secrets }, { branch, input }) =>
-        users.saveUser(branch, { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) }),
+      action: ({ users, secrets }, { branch, input, signal }) =>
+        users.saveUser(
+          branch,
+          { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) },
+          { signal },
+        ),
       compensation: {
         name: 'saveUserCallback',
-        run: ({ users }, { branch, input }) => users.saveUserCallback(branch, { id: input.user.id }),
+        run: ({ users }, { branch, input, signal }) =>
+          users.saveUserCallback(branch, { id: input.user.id }, { signal }),
       },
     },
     {
       name: 'saveUserScore',
       branchId: '02',
       doneState: 'scoreSaved',
-      action: ({ scores }, { branch, input, results }): Promise<BranchReply<unknown>> =>
-        scores.saveUserScore(branch, { userId: savedUserId(results, input.user.id), score: input.score }),
+      action: ({ scores }, { branch, input, results, signal }): Promise<BranchReply<unknown>> =>
+        scores.saveUserScore(
+          branch,
+          { userId: savedUserId(results, input.user.id), score: input.score },
+          { signal },
+        ),
       compensation: {
         name: 'saveUserScoreCallback',
-        run: ({ scores }, { branch, input, results }) =>
-          scores.saveUserScoreCallback(branch, { userId: savedUserId(results, input.user.id) }),
+        run: ({ scores }, { branch, input, results, signal }) =>
+          scores.saveUserScoreCallback(branch, { userId: savedUserId(results, input.user.id) }, { signal }),
       },
     },
   ],

@@ -32,7 +32,8 @@ export type UnaryMethod<Request, Response> = (
 
 /**
  * One unary call with the service credential and a deadline; failures come back as our domain errors
- * (fromGrpcError), so callers cannot tell a remote service from a local one.
+ * (fromGrpcError), so callers cannot tell a remote service from a local one. An aborted `signal` cancels
+ * the call (a stopping coordinator does not wait for the deadline).
  */
 export function callUnary<Request, Response>(
   settings: ClientSettings,
@@ -40,19 +41,29 @@ export function callUnary<Request, Response>(
   method: UnaryMethod<Request, Response>,
   request: Request,
   metadata = new grpc.Metadata(),
+  signal?: AbortSignal,
 ): Promise<Response> {
   metadata.set('authorization', `Bearer ${settings.token}`);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    method(request, metadata, { deadline: Date.now() + settings.deadlineMs }, (error, response) => {
-      settings.observe?.(
-        name,
-        statusName(error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK),
-        (performance.now() - started) / 1000,
-      );
-      if (error) reject(fromGrpcError(error));
-      else resolve(response as Response);
-    });
+    const cancel = () => call.cancel();
+    const call = method(
+      request,
+      metadata,
+      { deadline: Date.now() + settings.deadlineMs },
+      (error, response) => {
+        signal?.removeEventListener('abort', cancel);
+        settings.observe?.(
+          name,
+          statusName(error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK),
+          (performance.now() - started) / 1000,
+        );
+        if (error) reject(fromGrpcError(error));
+        else resolve(response as Response);
+      },
+    );
+    if (signal?.aborted) cancel();
+    else signal?.addEventListener('abort', cancel, { once: true });
   });
 }
 

@@ -33,13 +33,14 @@ export function createScoreClient(target: ServiceTarget, settings: ClientSetting
     client.getUserScore(r, m, o, c);
 
   return {
-    async saveUserScore(branch, input) {
+    async saveUserScore(branch, input, options) {
       const response = await callUnary(
         settings,
         'score.UserScore/saveUserScore',
         saveUserScore,
         { userId: String(input.userId), score: input.score },
         branchMetadata(branch),
+        options?.signal,
       );
       return {
         outcome: barrierOutcome(response.barrier),
@@ -47,13 +48,14 @@ export function createScoreClient(target: ServiceTarget, settings: ClientSetting
       };
     },
 
-    async saveUserScoreCallback(branch, target_) {
+    async saveUserScoreCallback(branch, target_, options) {
       const response = await callUnary(
         settings,
         'score.UserScore/saveUserScoreCallback',
         saveUserScoreCallback,
         { userId: String(target_.userId) },
         branchMetadata(branch),
+        options?.signal,
       );
       return { outcome: barrierOutcome(response.barrier), value: null };
     },

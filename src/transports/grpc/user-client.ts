@@ -36,7 +36,7 @@ export function createUserClient(target: ServiceTarget, settings: ClientSettings
     client.verifyPassword(r, m, o, c);
 
   return {
-    async saveUser(branch, input) {
+    async saveUser(branch, input, options) {
       const response = await callUnary(
         settings,
         'user.User/saveUser',
@@ -48,6 +48,7 @@ export function createUserClient(target: ServiceTarget, settings: ClientSettings
           ...(input.passwordHash ? { passwordHash: input.passwordHash } : {}),
         },
         branchMetadata(branch),
+        options?.signal,
       );
       return {
         outcome: barrierOutcome(response.barrier),
@@ -59,13 +60,14 @@ export function createUserClient(target: ServiceTarget, settings: ClientSettings
       };
     },
 
-    async saveUserCallback(branch, target_) {
+    async saveUserCallback(branch, target_, options) {
       const response = await callUnary(
         settings,
         'user.User/saveUserCallback',
         saveUserCallback,
         { id: String(target_.id) },
         branchMetadata(branch),
+        options?.signal,
       );
       return { outcome: barrierOutcome(response.barrier), value: null };
     },

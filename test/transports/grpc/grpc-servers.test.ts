@@ -1,13 +1,17 @@
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
+import { createSagaLog } from '../../../src/db/saga-log.js';
 import { createScoreStore } from '../../../src/db/score-store.js';
 import { createUserStore } from '../../../src/db/user-store.js';
 import { BusinessFailure, NotFound, TransientFailure } from '../../../src/domain/errors.js';
 import { createScoreService } from '../../../src/domain/score-service.js';
-import { createUserService } from '../../../src/domain/user-service.js';
+import { createSecretBox } from '../../../src/domain/secret-box.js';
+import { createUserService, type UserService } from '../../../src/domain/user-service.js';
+import { registerSaga } from '../../../src/machines/register-saga.js';
+import { SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
 import {
   channelCredentials,
   serverCredentials,
@@ -57,7 +61,7 @@ async function startUserServer(credentials = grpc.ServerCredentials.createInsecu
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase(['user', 'score', 'barrier']);
+  database = await createTestDatabase(['user', 'score', 'barrier', 'saga']);
   userAddress = (await startUserServer()).address;
   const scores = createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache);
   const scoreServer = await startGrpcServer(
@@ -344,6 +348,71 @@ describe('clients: the domain interfaces over gRPC', () => {
       });
     } finally {
       scores.close();
+    }
+  });
+
+  it('cancels a branch call under way when its coordinator stops, rather than waiting for the deadline', async () => {
+    let entered!: () => void;
+    const called = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const local = createUserService(createUserStore(database.db), cache);
+    const slow: UserService = {
+      ...local,
+      async saveUser(branch, user) {
+        entered();
+        await held;
+        return local.saveUser(branch, user);
+      },
+    };
+    const server = await startGrpcServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        name: 'user.User',
+        definition: loadProtos().user.User.service,
+        implementation: userHandlers(slow, { authorized: tokenChecker(SERVICE_TOKEN), logger: quiet }),
+      },
+      grpc.ServerCredentials.createInsecure(),
+    );
+    servers.push(server);
+    const codes: string[] = [];
+    const users = createUserClient(target(server.address), {
+      ...settings(),
+      deadlineMs: 60_000,
+      observe: (_method, code) => void codes.push(code),
+    });
+    const coordinator = new SagaCoordinator({
+      log: createSagaLog(database.db),
+      leaseMs: 5_000,
+      recoveryIntervalMs: 60_000,
+      timeoutMs: 120_000,
+      policy: { baseMs: 10, factor: 2, maxMs: 50 },
+      alertRetryLimit: 5,
+    });
+    coordinator.define(registerSaga, {
+      users,
+      scores: createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache),
+      secrets: createSecretBox('test-secret-test-secret-test-secret-42'),
+    });
+    await coordinator.start();
+    try {
+      const id = nextId++;
+      const begun = await coordinator.begin('register', `cancel-${id}`, {
+        user: { id, name: 'Slow', gender: 'x' },
+        score: 1,
+        sealedPasswordHash: null,
+      });
+      await called;
+      await coordinator.stop(50);
+      await vi.waitFor(() => expect(codes).toEqual(['CANCELLED']));
+      expect(begun.created && (await begun.result).status).toBe('released');
+    } finally {
+      release();
+      users.close();
     }
   });
 
