@@ -146,7 +146,7 @@ async function monolith(databaseUrl: string, extra: Record<string, string> = {})
     ...extra,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`);
+  await waitForHttp(`${url}/readyz`, service);
   return { service, url };
 }
 
@@ -211,7 +211,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       SCORE_DATABASE_URL: scores.url,
       SCORE_GRPC_ADDR: `127.0.0.1:${scorePort}`,
     });
-    await Promise.all([waitForPort(userPort), waitForPort(scorePort)]);
+    await Promise.all([waitForPort(userPort, userService), waitForPort(scorePort, scoreService)]);
     const port = await freePort();
     const api = startService({
       ...common,
@@ -222,7 +222,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       SCORE_SERVICE: `grpc://127.0.0.1:${scorePort}`,
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${url}/readyz`);
+    await waitForHttp(`${url}/readyz`, api);
     const processes = [api, userService, scoreService];
     const row = await measureServices(
       processes.map((p) => p.pid),
@@ -268,7 +268,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     const barePort = await freePort();
     const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
-    await waitForPort(barePort);
+    await waitForPort(barePort, bare);
     const bareRow = await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl }));
     await stopAll([bare]);
     await db.drop();

@@ -82,7 +82,7 @@ const service = startService({
   LOGIN_IP_RATE_MAX: '1000000',
 });
 const url = `http://127.0.0.1:${port}`;
-await waitForHttp(`${url}/readyz`);
+await waitForHttp(`${url}/readyz`, service);
 
 const password = 'soak password 123';
 const loginUsers = 200;

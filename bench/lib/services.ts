@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../../src/project-root.js';
 import { loaderFlags, serviceEntry } from './scripts.js';
@@ -22,14 +25,21 @@ export async function freePort(): Promise<number> {
 export interface RunningProcess {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** The last lines the process logged, to say why it did not come up. */
+  logTail(lines?: number): string;
   stop(): Promise<void>;
 }
 
+let started = 0;
+
 /**
  * The service as `npm start` runs it (compiled, dist/src/main.js; see scripts.ts), production settings,
- * logs as shipped (JSON at info) written to /dev/null so a full pipe never slows it down.
+ * logs as shipped (JSON at info) written to a file (never a pipe, whose filling up would slow it down),
+ * removed when it stops.
  */
 export function startService(env: Record<string, string>, script = serviceEntry): RunningProcess {
+  const logFile = join(tmpdir(), `bench-service-${process.pid}-${++started}.log`);
+  const log = openSync(logFile, 'w');
   // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=prof' profiles the services under load.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...flags, ...loaderFlags, script], {
@@ -42,35 +52,61 @@ export function startService(env: Record<string, string>, script = serviceEntry)
       BARRIER_PRUNE_INTERVAL: '0',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log, 'inherit'],
   });
+  closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
     pid: child.pid as number,
+    logTail(lines = 20) {
+      try {
+        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '';
+      }
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000).then(() => child.kill('SIGKILL'))]);
+      rmSync(logFile, { force: true });
     },
   };
 }
 
-export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+/** Throws, with what the service logged, if it is no longer running: no point waiting for it then. */
+function checkAlive(service: RunningProcess | undefined): void {
+  const child = service?.child;
+  if (child && (child.exitCode !== null || child.signalCode !== null)) {
+    throw new Error(
+      `the service exited (${child.exitCode ?? child.signalCode}) while starting; it logged:\n${service?.logTail()}`,
+    );
+  }
+}
+
+export async function waitForHttp(url: string, service?: RunningProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastAnswer = 'no answer';
   while (Date.now() < deadline) {
+    checkAlive(service);
     try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not listening yet
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.status === 200) return;
+      lastAnswer = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      lastAnswer = error instanceof Error ? error.message : String(error);
     }
     await sleep(100);
   }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+  throw new Error(
+    `${url} did not answer 200 within ${timeoutMs} ms (last: ${lastAnswer}); the service logged:\n${service?.logTail() ?? ''}`,
+  );
 }
 
-export async function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
+export async function waitForPort(port: number, service?: RunningProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    checkAlive(service);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
         socket.end();
