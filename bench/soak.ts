@@ -7,7 +7,16 @@ import { parseArgs } from 'node:util';
 import { benchDatabase, SERVER_URL } from './lib/bench-db.js';
 import { rssMb } from './lib/proc-stats.js';
 import { benchScript, loaderFlags, resultsDir } from './lib/scripts.js';
-import { freePort, JWT_SECRET, ROOT, registerUsers, startService, waitForHttp } from './lib/services.js';
+import { watchServers } from './lib/server-watch.js';
+import {
+  ADMIN_TOKEN,
+  freePort,
+  JWT_SECRET,
+  ROOT,
+  registerUsers,
+  startService,
+  waitForHttp,
+} from './lib/services.js';
 import type { MinuteFigures, SoakLoadArgs } from './soak-load.js';
 
 const { values } = parseArgs({
@@ -80,6 +89,7 @@ const service = startService({
   SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
   // All the soak's logins come from one address; the per-id limit stays as shipped.
   LOGIN_IP_RATE_MAX: '1000000',
+  ADMIN_TOKEN,
 });
 const url = `http://127.0.0.1:${port}`;
 await waitForHttp(`${url}/readyz`, service);
@@ -92,6 +102,11 @@ console.log(
 );
 await registerUsers(url, readUsers, { password, withPassword: loginUsers, batch: 50 });
 
+const watch = await watchServers({
+  databaseUrl: SERVER_URL,
+  metricsUrl: `${url}/metrics`,
+  adminToken: ADMIN_TOKEN,
+});
 const rss: number[] = [];
 const rssTimer = setInterval(() => rss.push(rssMb(service.pid).current), 1_000);
 const args: SoakLoadArgs = {
@@ -107,6 +122,7 @@ const args: SoakLoadArgs = {
   maxInFlight: 2_000,
 };
 let warmup: MinuteFigures | undefined;
+let watched = Promise.resolve();
 const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
   const child = fork(benchScript('soak-load'), [JSON.stringify(args)], {
     cwd: ROOT,
@@ -124,6 +140,7 @@ const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
           `p99 ${f.p99Ms.toFixed(1)} ms`,
       );
       warmup = f;
+      void watch.take();
     }
     if (message.type === 'minute' && message.figures) {
       const f = message.figures;
@@ -132,6 +149,17 @@ const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
       const rssNow = window.at(-1) ?? 0;
       Object.assign(f, { rssMb: rssNow, rssMaxMb: Math.max(...window, 0) });
       seen.push(f);
+      // Taken in order, one per minute; printed as soon as it is read.
+      const minute = f.minute;
+      watched = watched.then(async () => {
+        const servers = await watch.take();
+        Object.assign(f, { servers });
+        console.log(
+          `    minute ${minute} servers: event-loop lag max ${servers.eventLoopLagMaxMs?.toFixed(0) ?? '?'} ms; InnoDB checkpoint age max ` +
+            `${servers.checkpointAgeMaxMb.toFixed(0)} of ${servers.logFileMb.toFixed(0)} MB, dirty pages max ${servers.dirtyPagesMax}, ` +
+            `${servers.pagesFlushed} pages flushed, ${servers.fsyncs} fsyncs, ${servers.waitFree} free-page waits, ${servers.logWaits} log waits`,
+        );
+      });
       console.log(
         `  minute ${f.minute}: ${(f.completed / 60).toFixed(0)}/s done, ${f.errors} errors, p50 ${f.p50Ms.toFixed(1)} ms, ` +
           `p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(0)} ms, RSS ${rssNow.toFixed(0)} MB; done ${JSON.stringify(f.byKind)}; ` +
@@ -144,6 +172,8 @@ const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
   child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`soak load exited with ${code}`))));
 });
 clearInterval(rssTimer);
+await watched;
+await watch.stop();
 await service.stop();
 await db.drop();
 

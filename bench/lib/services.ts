@@ -10,6 +10,7 @@ import { loaderFlags, serviceEntry } from './scripts.js';
 export const ROOT = `${projectRoot}/`;
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123';
 export const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
