@@ -157,7 +157,14 @@ const figures = await new Promise<MinuteFigures[]>((resolve, reject) => {
         console.log(
           `    minute ${minute} servers: event-loop lag max ${servers.eventLoopLagMaxMs?.toFixed(0) ?? '?'} ms; InnoDB checkpoint age max ` +
             `${servers.checkpointAgeMaxMb.toFixed(0)} of ${servers.logFileMb.toFixed(0)} MB, dirty pages max ${servers.dirtyPagesMax}, ` +
-            `${servers.pagesFlushed} pages flushed, ${servers.fsyncs} fsyncs, ${servers.waitFree} free-page waits, ${servers.logWaits} log waits`,
+            `${servers.pagesFlushed} pages flushed, ${servers.fsyncs} fsyncs, ${servers.waitFree} free-page waits, ${servers.logWaits} log waits` +
+            (servers.cpu
+              ? `; CPU busy ${(100 * servers.cpu.busyShare).toFixed(0)}%, steal ${(100 * servers.cpu.stealShare).toFixed(1)}%`
+              : '') +
+            (servers.disk
+              ? `; disk ${servers.disk.device}: ${servers.disk.flushes} flushes, mean ${servers.disk.flushMeanMs.toFixed(2)} ms, ` +
+                `${servers.disk.writes} writes, mean ${servers.disk.writeMeanMs.toFixed(2)} ms`
+              : ''),
         );
       });
       console.log(
