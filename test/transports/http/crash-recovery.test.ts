@@ -77,6 +77,16 @@ describe('crash recovery', () => {
     };
     const load = Promise.all(Array.from({ length: 24 }, fire));
     while (responses < 80) await sleep(5);
+    // Kill while the log shows sagas under way: on a busy machine the moment right after a response can
+    // find every saga final, and the restart would then have nothing to recover.
+    for (let tries = 0; tries < 200; tries++) {
+      const running = await queryOnce(
+        database.url,
+        "SELECT COUNT(*) AS n FROM saga WHERE status IN ('pending','compensating')",
+      );
+      if (Number(running[0]?.n) > 0) break;
+      await sleep(5);
+    }
     killed = true;
     await first.kill('SIGKILL');
     await load;
