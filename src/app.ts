@@ -6,7 +6,7 @@ import { startBarrierPruner } from './db/barrier-prune.js';
 import { type Database, openDatabase } from './db/connection.js';
 import { redactUrl } from './db/database-url.js';
 import { resolveLocalDatabase } from './db/local-server.js';
-import { migrateDatabase } from './db/migrate.js';
+import { migrateDatabase, migrationsApplied } from './db/migrate.js';
 import type { MigrationSetName } from './db/migration-sets.js';
 import { createSagaLog } from './db/saga-log.js';
 import { createSagaQueries } from './db/saga-queries.js';
@@ -332,8 +332,20 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       sagaQueries: createSagaQueries(sagaDatabase.db),
       coordinator,
       readiness: async () => {
-        const database = await answers(sagaDatabase);
-        const checks = { database, migrations: true, recovery: coordinator.healthy };
+        const [database, migrations] = await Promise.all([
+          answers(sagaDatabase),
+          // Every database this process migrated still has every migration it ships.
+          withTimeout(
+            Promise.all(
+              [...setsByUrl].map(([url, sets]) => migrationsApplied(databaseFor(url).pool, [...sets])),
+            ),
+            READINESS_TIMEOUT_MS,
+          ).then(
+            (each) => each.every(Boolean),
+            () => false,
+          ),
+        ]);
+        const checks = { database, migrations, recovery: coordinator.healthy };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
       metrics: { registry: metrics.registry, record: metrics.httpRequest },

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/mysql2';
 import { migrate } from 'drizzle-orm/mysql2/migrator';
 import mysql from 'mysql2/promise';
@@ -52,6 +54,39 @@ export async function migrateDatabase(
   } finally {
     await connection.end();
   }
+}
+
+/** How many migrations this build ships for a set (drizzle-kit's journal), read once. */
+const shipped = new Map<MigrationSetName, number>();
+function shippedMigrations(name: MigrationSetName): number {
+  let count = shipped.get(name);
+  if (count === undefined) {
+    const journal = JSON.parse(
+      readFileSync(join(migrationSet(name).migrationsFolder, 'meta', '_journal.json'), 'utf8'),
+    ) as { entries: unknown[] };
+    count = journal.entries.length;
+    shipped.set(name, count);
+  }
+  return count;
+}
+
+/**
+ * Readiness: whether every migration this build ships for `sets` is recorded in the database (one small
+ * query per set). False when one is missing, say after the schema was restored from an older backup;
+ * a database that does not answer throws, as any query would.
+ */
+export async function migrationsApplied(
+  pool: mysql.Pool,
+  sets: readonly MigrationSetName[],
+): Promise<boolean> {
+  for (const name of sets) {
+    const { migrationsTable } = migrationSet(name);
+    const [rows] = await pool.query<mysql.RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM ${mysql.escapeId(migrationsTable)}`,
+    );
+    if (Number(rows[0]?.n) < shippedMigrations(name)) return false;
+  }
+  return true;
 }
 
 async function createDatabaseIfMissing(serverUrl: string, database: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrateDatabase } from '../../src/db/migrate.js';
+import { migrateDatabase, migrationsApplied } from '../../src/db/migrate.js';
 import { migrationSetNames } from '../../src/db/migration-sets.js';
 import { dropDatabase, queryOnce, TEST_SERVER_URL } from '../helpers/database.js';
 
@@ -46,6 +47,20 @@ describe('migrateDatabase', () => {
       expect(tables.map((row) => Object.values(row)[0]).sort()).toEqual(['barrier', 'user']);
     } finally {
       await dropDatabase(only);
+    }
+  });
+
+  it('tells readiness whether every shipped migration is recorded in the database', async () => {
+    await migrateDatabase(url, migrationSetNames);
+    const pool = mysql.createPool({ uri: url, connectionLimit: 1 });
+    try {
+      expect(await migrationsApplied(pool, migrationSetNames)).toBe(true);
+      // As after a restore from an older backup: the last saga migration is not recorded.
+      await pool.query('DELETE FROM __drizzle_migrations_saga ORDER BY id DESC LIMIT 1');
+      expect(await migrationsApplied(pool, ['user', 'score', 'barrier'])).toBe(true);
+      expect(await migrationsApplied(pool, ['saga'])).toBe(false);
+    } finally {
+      await pool.end();
     }
   });
 });
