@@ -233,13 +233,20 @@ describe('SagaCoordinator', () => {
     world.script.saveUserScore = ['hang'];
     let partitioned = false;
     const log = createSagaLog(database.db);
-    // The first coordinator loses the database: its renewals and writes fail from now on.
+    // The first coordinator loses the database: everything it asks of the log fails from now on. (With
+    // its recovery loop still reaching the log, it could claim its own expired saga back before the
+    // second did, every time if their timers line up: a partition cuts every call.)
+    const cut =
+      <Args extends unknown[], Result>(call: (...args: Args) => Promise<Result>) =>
+      (...args: Args) =>
+        partitioned ? Promise.reject(new Error('partitioned')) : call(...args);
     const flakyLog: SagaLog = {
       ...log,
-      renewLeases: (owner, leaseMs) =>
-        partitioned ? Promise.reject(new Error('partitioned')) : log.renewLeases(owner, leaseMs),
-      save: (gid, owner, progress) =>
-        partitioned ? Promise.reject(new Error('partitioned')) : log.save(gid, owner, progress),
+      renewLeases: cut(log.renewLeases),
+      save: cut(log.save),
+      claimExpired: cut(log.claimExpired),
+      stillOwned: cut(log.stillOwned),
+      get: cut(log.get),
     };
     const first = await coordinator(world.services, { log: flakyLog, leaseMs: 1_000 });
     const { gid, input } = registration();
