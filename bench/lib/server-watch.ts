@@ -57,27 +57,27 @@ interface DiskCounters {
   readonly flushMs: number;
 }
 
+/** /proc/diskstats as fields per device: major, minor, name, then the counters. */
+function diskstats(): string[][] {
+  return readFileSync('/proc/diskstats', 'utf8')
+    .split('\n')
+    .map((row) => row.trim().split(/\s+/));
+}
+
 /** The block device holding `dir` as named in /proc/diskstats, if there is one (Linux, local server). */
 function deviceOf(dir: string): string | undefined {
   try {
     const dev = statSync(dir).dev;
     const major = (dev >> 8) & 0xfff;
     const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    const line = readFileSync('/proc/diskstats', 'utf8')
-      .split('\n')
-      .map((row) => row.trim().split(/\s+/))
-      .find((fields) => Number(fields[0]) === major && Number(fields[1]) === minor);
-    return line?.[2];
+    return diskstats().find((fields) => Number(fields[0]) === major && Number(fields[1]) === minor)?.[2];
   } catch {
     return undefined;
   }
 }
 
 function diskCounters(device: string): DiskCounters | undefined {
-  const fields = readFileSync('/proc/diskstats', 'utf8')
-    .split('\n')
-    .map((row) => row.trim().split(/\s+/))
-    .find((row) => row[2] === device);
+  const fields = diskstats().find((row) => row[2] === device);
   // After the name: reads(4) merged sectors ms, writes(8) merged sectors ms(11), ..., flushes(18) ms(19).
   if (!fields || fields.length < 20) return undefined;
   return {

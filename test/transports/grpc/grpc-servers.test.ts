@@ -44,8 +44,11 @@ const quiet = { error() {}, debug() {} };
 
 const cache = { max: 100, ttlMs: 60_000 };
 
-async function startUserServer(credentials = grpc.ServerCredentials.createInsecure(), counted = false) {
-  const users = createUserService(createUserStore(database.db), cache);
+async function startUserServer(
+  credentials = grpc.ServerCredentials.createInsecure(),
+  counted = false,
+  users: UserService = createUserService(createUserStore(database.db), cache),
+) {
   const handlers = userHandlers(users, {
     authorized: tokenChecker(SERVICE_TOKEN),
     logger: quiet,
@@ -369,16 +372,7 @@ describe('clients: the domain interfaces over gRPC', () => {
         return local.saveUser(branch, user);
       },
     };
-    const server = await startGrpcServer(
-      { host: '127.0.0.1', port: 0 },
-      {
-        name: 'user.User',
-        definition: loadProtos().user.User.service,
-        implementation: userHandlers(slow, { authorized: tokenChecker(SERVICE_TOKEN), logger: quiet }),
-      },
-      grpc.ServerCredentials.createInsecure(),
-    );
-    servers.push(server);
+    const server = await startUserServer(undefined, false, slow);
     const codes: string[] = [];
     const users = createUserClient(target(server.address), {
       ...settings(),
