@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
-import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
+import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
 import { BusinessFailure, NotFound } from './errors.js';
 import { checkUserScore, type UserScore } from './score.js';
 import { checkUserId } from './user.js';
@@ -75,10 +75,7 @@ export function createScoreService(
 
     async getUserScore(userId) {
       checkUserId(userId, 'userId');
-      const status: LRUCache.Status<number, UserScore> = {};
-      const score = await cache.fetch(userId, { status });
-      if (status.fetch === 'hit') counters.hit('score');
-      else counters.miss('score');
+      const score = await readThrough(cache, userId, 'score', counters);
       if (score === undefined) throw new NotFound('score_not_found');
       return score;
     },

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
-import { type CacheCounters, type CacheOptions, uncounted } from './cache.js';
+import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
 import { InvalidArgument, NotFound } from './errors.js';
 import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
 import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
@@ -67,10 +67,7 @@ export function createUserService(
 
     async getUser(id) {
       checkUserId(id);
-      const status: LRUCache.Status<number, User> = {};
-      const user = await cache.fetch(id, { status });
-      if (status.fetch === 'hit') counters.hit('user');
-      else counters.miss('user');
+      const user = await readThrough(cache, id, 'user', counters);
       if (user === undefined) throw new NotFound('user_not_found');
       return user;
     },

@@ -80,6 +80,25 @@ describe('UserService', () => {
     expect(counts.findById).toBe(1);
   });
 
+  it('answers hits from memory, counts hits and misses, and reads an expired entry again', async () => {
+    const { store, counts } = countingStore();
+    const seen: string[] = [];
+    const counters = {
+      hit: (cache: string) => seen.push(`hit ${cache}`),
+      miss: (cache: string) => seen.push(`miss ${cache}`),
+    };
+    const service = createUserService(store, { max: 100, ttlMs: 200 }, counters);
+    const id = nextId++;
+    await service.saveUser(action(`h-${id}`), { id, name: 'hit', gender: 'x' });
+    for (let i = 0; i < 3; i++) expect(await service.getUser(id)).toMatchObject({ name: 'hit' });
+    expect(counts.findById).toBe(1);
+    expect(seen).toEqual(['miss user', 'hit user', 'hit user']);
+    await sleep(250);
+    expect(await service.getUser(id)).toMatchObject({ name: 'hit' });
+    expect(counts.findById).toBe(2);
+    expect(seen.at(-1)).toBe('miss user');
+  });
+
   it('does not cache a read that was in flight when the compensation deleted the user', async () => {
     const { store } = countingStore(100);
     const service = createUserService(store, cacheOptions);
