@@ -133,19 +133,61 @@ async function inWorkerScenario(
 }
 
 /** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
-async function measureServices(pids: number[], load: () => Promise<LoopResult>): Promise<Row> {
+async function measureServices(
+  pids: number[],
+  load: () => Promise<LoopResult>,
+  window: { readonly warmupMs: number; readonly durationMs: number } = { warmupMs, durationMs },
+): Promise<Row> {
   const meter = cpuMeter(pids);
   const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
   const started = load();
-  await sleep(warmupMs);
+  await sleep(window.warmupMs);
   meter.start();
   dbMeter.start();
-  await sleep(durationMs);
+  await sleep(window.durationMs);
   const cpuSeconds = meter.stop();
   const dbCpuSeconds = dbMeter.stop();
   const result = await started;
   const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
   return { scenario: '', ...result, cpuSeconds, peakRssMb, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
+}
+
+/** Rounds of the read scenario, and the warm-up of each after the first (the processes are warm by then). */
+const READ_ROUNDS = 4;
+const ROUND_WARMUP_MS = 1_000;
+
+/**
+ * One row from rounds of the same load: counts, seconds and CPU summed, peak RSS the highest, and each
+ * latency percentile the median of the rounds' (percentiles of rounds cannot be merged exactly).
+ */
+function combineRounds(rounds: readonly Row[]): Row {
+  const sum = (pick: (row: Row) => number | undefined) =>
+    rounds.reduce((total, row) => total + (pick(row) ?? 0), 0);
+  const median = (pick: (row: Row) => number | undefined) => {
+    const values = rounds.map((row) => pick(row) ?? 0).sort((a, b) => a - b);
+    const middle = values.length >> 1;
+    return values.length % 2
+      ? (values[middle] ?? 0)
+      : ((values[middle - 1] ?? 0) + (values[middle] ?? 0)) / 2;
+  };
+  const completed = sum((row) => row.completed);
+  const seconds = sum((row) => row.seconds);
+  const first = rounds[0] as Row;
+  return {
+    ...first,
+    completed,
+    seconds,
+    completedPerSec: seconds > 0 ? completed / seconds : 0,
+    errors: sum((row) => row.errors),
+    p50Ms: median((row) => row.p50Ms),
+    p90Ms: median((row) => row.p90Ms),
+    p99Ms: median((row) => row.p99Ms),
+    maxMs: Math.max(...rounds.map((row) => row.maxMs ?? 0)),
+    cpuSeconds: sum((row) => row.cpuSeconds),
+    peakRssMb: Math.max(...rounds.map((row) => row.peakRssMb ?? 0)),
+    ...(first.dbCpuSeconds === undefined ? {} : { dbCpuSeconds: sum((row) => row.dbCpuSeconds as number) }),
+    errorSamples: rounds.flatMap((row) => (row.errorSamples as string[] | undefined) ?? []).slice(0, 5),
+  };
 }
 
 async function monolith(databaseUrl: string, extra: Record<string, string> = {}) {
@@ -257,22 +299,38 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       jwtSecret: JWT_SECRET,
       password: '',
     };
-    const cached = await measureServices([service.pid], () => runLoad(args));
-    await stopAll([service]);
     const barePort = await freePort();
     const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort, bare);
-    const bareRow = await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl }));
-    await stopAll([bare]);
+    // Both servers up, the load alternating between them in rounds: this machine's speed drifts by
+    // half within minutes (bench/NOTES.md), and a ratio of two runs minutes apart measured the drift.
+    const rounds = quick ? 2 : READ_ROUNDS;
+    const cachedRounds: Row[] = [];
+    const bareRounds: Row[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const window = { warmupMs: round === 0 ? warmupMs : ROUND_WARMUP_MS, durationMs: durationMs / rounds };
+      cachedRounds.push(await measureServices([service.pid], () => runLoad({ ...args, ...window }), window));
+      bareRounds.push(
+        await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl, ...window }), window),
+      );
+    }
+    await stopAll([service, bare]);
     await db.drop();
+    const perRound = cachedRounds.map((row, i) =>
+      ((row.completedPerSec ?? 0) / (bareRounds[i]?.completedPerSec ?? 1)).toFixed(2),
+    );
     return [
       {
-        ...bareRow,
+        ...combineRounds(bareRounds),
         scenario: 'read-bare',
-        notes: 'a fastify route that only verifies the JWT (the yardstick for read)',
+        notes: `a fastify route that only verifies the JWT (the yardstick for read); ${rounds} rounds alternating with read`,
       },
-      { ...cached, scenario: 'read', notes: 'GET /user with a valid token, 1000 users, cached' },
+      {
+        ...combineRounds(cachedRounds),
+        scenario: 'read',
+        notes: `GET /user with a valid token, 1000 users, cached; ratio per round: ${perRound.join(', ')}`,
+      },
     ];
   },
   async login() {

@@ -30,6 +30,10 @@ export function connectionOptions(url: string): PoolOptions {
     // mysql2 captures a stack trace on every query for its errors' sake: about 7% of the service's CPU
     // under load (bench/NOTES.md). Our errors are translated to typed ones anyway.
     trace: false,
+    // mysql2 keeps each connection's prepared statements in an LRU that allocates its slots up front:
+    // 16,000 by default, half a megabyte of heap per connection (two pools of DB_POOL_SIZE each). We
+    // prepare about a dozen distinct statements; an evicted one is closed and prepared again if needed.
+    maxPreparedStatements: 64,
   };
 }
 

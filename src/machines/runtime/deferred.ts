@@ -1,35 +1,41 @@
-/** A promise with its resolve/reject in hand (Promise.withResolvers arrives in Node 22). */
-export interface Deferred<T> {
+const ignore = (): void => {};
+
+/**
+ * A promise with its resolve/reject in hand (Promise.withResolvers arrives in Node 22). A class, so a
+ * saga's deferreds cost their promise and two fields, not a closure per method (bench/NOTES.md, memory).
+ */
+export class Deferred<T> {
   readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-  readonly settled: boolean;
+  private settle!: (value: T) => void;
+  private fail!: (error: unknown) => void;
+  private done = false;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+  }
+
+  get settled(): boolean {
+    return this.done;
+  }
+
+  resolve(value: T): void {
+    this.done = true;
+    this.settle(value);
+  }
+
+  reject(error: unknown): void {
+    this.done = true;
+    // A deferred nobody awaits must not crash the process when it is rejected.
+    this.promise.catch(ignore);
+    this.fail(error);
+  }
 }
 
 export function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  let settled = false;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A deferred nobody awaits must not crash the process when it is rejected.
-  promise.catch(() => {});
-  return {
-    promise,
-    resolve(value) {
-      settled = true;
-      resolve(value);
-    },
-    reject(error) {
-      settled = true;
-      reject(error);
-    },
-    get settled() {
-      return settled;
-    },
-  };
+  return new Deferred<T>();
 }
 
 /** Resolves when `signal` aborts (rejecting with its reason); for racing a wait against a stop. */

@@ -78,8 +78,10 @@ interface RunningSaga {
   readonly actor: Actor<AnyStateMachine>;
   readonly writer: ProgressWriter;
   readonly done: Deferred<SagaResult>;
-  /** Resolved once the decision to compensate is in the log: no compensation runs before that. */
-  readonly decisionDurable: Deferred<void>;
+  /** The decision to compensate is in the log: no compensation runs before that. */
+  decisionDurable: boolean;
+  /** Made only when a compensation has to wait for that write (most sagas never compensate). */
+  decisionWaiters: Deferred<void> | undefined;
   readonly startedAt: number;
   unsubscribe(): void;
 }
@@ -300,8 +302,6 @@ export class SagaCoordinator {
   ): RunningSaga {
     const { saga } = this.types.get(type)!;
     const done = deferred<SagaResult>();
-    const decisionDurable = deferred<void>();
-    if (decided) decisionDurable.resolve();
     const writer = new ProgressWriter(
       gid,
       this.owner,
@@ -324,7 +324,8 @@ export class SagaCoordinator {
       actor,
       writer,
       done,
-      decisionDurable,
+      decisionDurable: decided,
+      decisionWaiters: undefined,
       startedAt: Date.now(),
       unsubscribe: () => subscription.unsubscribe(),
     };
@@ -335,7 +336,10 @@ export class SagaCoordinator {
   }
 
   private onWritten(saga: RunningSaga, progress: SagaProgress): void {
-    if (progress.status !== 'pending' && !saga.decisionDurable.settled) saga.decisionDurable.resolve();
+    if (progress.status !== 'pending' && !saga.decisionDurable) {
+      saga.decisionDurable = true;
+      saga.decisionWaiters?.resolve();
+    }
     if (!isFinalStatus(progress.status)) return;
     const context = (saga.actor.getSnapshot() as { context: SagaContext<unknown> }).context;
     const result: SagaResult =
@@ -372,7 +376,7 @@ export class SagaCoordinator {
     saga.actor.stop();
     if (this.sagas.get(saga.gid) === saga) this.sagas.delete(saga.gid);
     saga.done.resolve(result);
-    saga.decisionDurable.reject(NO_LONGER_HERE);
+    saga.decisionWaiters?.reject(NO_LONGER_HERE);
   }
 
   private async gatedCall<T>(
@@ -382,7 +386,10 @@ export class SagaCoordinator {
     call: () => Promise<T>,
   ): Promise<T> {
     const saga = this.sagas.get(info.gid);
-    if (info.op !== 'action' && saga) await Promise.race([saga.decisionDurable.promise, aborted(signal)]);
+    if (info.op !== 'action' && saga && !saga.decisionDurable) {
+      saga.decisionWaiters ??= deferred();
+      await Promise.race([saga.decisionWaiters.promise, aborted(signal)]);
+    }
     await this.lease.waitValid(signal);
     if (this.draining) await aborted(signal);
     this.inFlight++;
