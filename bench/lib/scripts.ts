@@ -24,3 +24,8 @@ export const serviceEntry: string = compiled
 
 /** bench/results in the project, whichever way the bench runs. */
 export const resultsDir: string = join(projectRoot, 'bench/results');
+
+/** Extra flags for the processes under measurement (services and in-process workers), from BENCH_NODE_FLAGS. */
+export function benchNodeFlags(): string[] {
+  return process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../../src/project-root.js';
-import { loaderFlags, serviceEntry } from './scripts.js';
+import { benchNodeFlags, loaderFlags, serviceEntry } from './scripts.js';
 
 export const ROOT = `${projectRoot}/`;
 export const JWT_SECRET = 'bench-jwt-secret-bench-jwt-secret-0123';
@@ -42,8 +42,7 @@ export function startService(env: Record<string, string>, script = serviceEntry)
   const logFile = join(tmpdir(), `bench-service-${process.pid}-${++started}.log`);
   const log = openSync(logFile, 'w');
   // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=prof' profiles the services under load.
-  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, ...loaderFlags, script], {
+  const child = spawn(process.execPath, [...benchNodeFlags(), ...loaderFlags, script], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { projectRoot } from '../../src/project-root.js';
-import { benchScript, loaderFlags } from './scripts.js';
+import { benchNodeFlags, benchScript, loaderFlags } from './scripts.js';
 
 /** Runs bench/worker with `args` in a fresh process and returns what it reports. */
 export function runWorker<T>(
@@ -11,7 +11,8 @@ export function runWorker<T>(
   return new Promise((resolve, reject) => {
     const child = fork(benchScript('worker'), [JSON.stringify(args)], {
       cwd: projectRoot,
-      execArgv: [...loaderFlags, ...nodeFlags],
+      // The in-process scenarios' service is this worker: BENCH_NODE_FLAGS (`--cpu-prof`, say) reach it too.
+      execArgv: [...loaderFlags, ...benchNodeFlags(), ...nodeFlags],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });
