@@ -36,6 +36,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     'pool-size': { type: 'string', default: '16' },
+    rounds: { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -43,12 +44,21 @@ const concurrency = Number(values.concurrency);
 const poolSize = Number(values['pool-size']);
 const durationMs = 1000 * Number(values.duration ?? (quick ? 5 : 20));
 const warmupMs = 1000 * Number(values.warmup ?? (quick ? 2 : 5));
+// The scenarios with a ratio run in rounds, one after the other in each round, each round getting a
+// share of the duration: this machine's speed drifts by half within minutes (bench/NOTES.md), and a
+// ratio of two figures measured minutes apart would measure the drift. Every round starts fresh
+// processes, so each gets the full warm-up.
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 const chosen = (values.scenarios?.split(',') ?? ALL.filter((s) => !(quick && s === 'memory'))) as Scenario[];
 for (const scenario of chosen) {
   if (!ALL.includes(scenario)) {
     console.error(`unknown scenario "${scenario}"; known: ${ALL.join(', ')}`);
     process.exit(2);
   }
+}
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error('--rounds expects a positive integer');
+  process.exit(2);
 }
 if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error('--concurrency expects a positive integer');
@@ -68,19 +78,27 @@ interface Row extends Partial<LoopResult> {
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const tag = `bench_${Date.now().toString(36)}`;
-const loop = { concurrency, warmupMs, durationMs, poolSize };
+/** One measurement: the load runs `warmupMs` unmeasured, then `durationMs` measured. */
+interface Window {
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+const fullWindow: Window = { warmupMs, durationMs };
 
 async function freshDatabase(name: string, sets: MigrationSetName[] = ['user', 'score', 'barrier', 'saga']) {
   return benchDatabase(`${tag}_${name}`, sets);
 }
 
-function runLoad(args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>) {
+function runLoad(
+  window: Window,
+  args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>,
+) {
   return new Promise<LoopResult>((resolve, reject) => {
-    const child = fork(
-      benchScript('load'),
-      [JSON.stringify({ concurrency, warmupMs, durationMs, ...args })],
-      { cwd: ROOT, execArgv: [...loaderFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
+    const child = fork(benchScript('load'), [JSON.stringify({ concurrency, ...window, ...args })], {
+      cwd: ROOT,
+      execArgv: [...loaderFlags],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let done = false;
     child.on('message', (message: { result: LoopResult }) => {
       done = true;
@@ -93,8 +111,8 @@ function runLoad(args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'>
 }
 
 /** `POST /register` without a password (hashing is measured by `login`), as http and split send it. */
-function registrationLoad(url: string) {
-  return runLoad({
+function registrationLoad(window: Window, url: string) {
+  return runLoad(window, {
     url,
     kind: 'register',
     idOffset: 0,
@@ -108,10 +126,11 @@ function registrationLoad(url: string) {
 const dbPid = databasePid();
 
 /** An in-process scenario in its own process; the database server's CPU metered over its window. */
-async function inWorker(scenario: string, databaseUrl: string): Promise<Row> {
+async function inWorker(scenario: string, databaseUrl: string, window: Window): Promise<Row> {
   const meter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
   let dbCpuSeconds = 0;
-  const result = await runWorker<Row>({ scenario, databaseUrl, ...loop }, [], (phase) => {
+  const args = { scenario, databaseUrl, concurrency, poolSize, ...window };
+  const result = await runWorker<Row>(args, [], (phase) => {
     if (phase === 'start') meter.start();
     else dbCpuSeconds = meter.stop();
   });
@@ -120,12 +139,13 @@ async function inWorker(scenario: string, databaseUrl: string): Promise<Row> {
 
 /** An in-process scenario on a fresh database; says if any saga was left non-final. */
 async function inWorkerScenario(
+  window: Window,
   scenario: string,
   sets: MigrationSetName[] | undefined,
   notes: string,
 ): Promise<Row[]> {
   const db = await freshDatabase(scenario, sets);
-  const result = await inWorker(scenario, db.url);
+  const result = await inWorker(scenario, db.url, window);
   const hasSagas = sets === undefined || sets.includes('saga');
   const left = hasSagas ? await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')") : 0;
   await db.drop();
@@ -136,7 +156,7 @@ async function inWorkerScenario(
 async function measureServices(
   pids: number[],
   load: () => Promise<LoopResult>,
-  window: { readonly warmupMs: number; readonly durationMs: number } = { warmupMs, durationMs },
+  window: Window,
 ): Promise<Row> {
   const meter = cpuMeter(pids);
   const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
@@ -151,10 +171,6 @@ async function measureServices(
   const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
   return { scenario: '', ...result, cpuSeconds, peakRssMb, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
 }
-
-/** Rounds of the read scenario, and the warm-up of each after the first (the processes are warm by then). */
-const READ_ROUNDS = 4;
-const ROUND_WARMUP_MS = 1_000;
 
 /**
  * One row from rounds of the same load: counts, seconds and CPU summed, peak RSS the highest, and each
@@ -187,6 +203,7 @@ function combineRounds(rounds: readonly Row[]): Row {
     peakRssMb: Math.max(...rounds.map((row) => row.peakRssMb ?? 0)),
     ...(first.dbCpuSeconds === undefined ? {} : { dbCpuSeconds: sum((row) => row.dbCpuSeconds as number) }),
     errorSamples: rounds.flatMap((row) => (row.errorSamples as string[] | undefined) ?? []).slice(0, 5),
+    notes: [...new Set(rounds.map((row) => row.notes).filter(Boolean))].join('; '),
   };
 }
 
@@ -209,33 +226,40 @@ async function stopAll(processes: RunningProcess[]) {
   await Promise.all(processes.map((process) => process.stop()));
 }
 
-const scenarios: Record<Scenario, () => Promise<Row[]>> = {
-  baseline: () =>
+const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
+  baseline: (window) =>
     inWorkerScenario(
+      window,
       'baseline',
       ['user', 'score', 'barrier'],
       'two branch transactions (barrier + row) over mysql2, no coordinator',
     ),
-  'log-floor': () =>
+  'log-floor': (window) =>
     inWorkerScenario(
+      window,
       'log-floor',
       undefined,
       'baseline plus the saga row written before and after (no actor, no coordinator): the floor for the engine',
     ),
-  engine: () => inWorkerScenario('engine', undefined, 'register sagas in-process, no HTTP'),
-  abort: () =>
-    inWorkerScenario('abort', undefined, 'score 10: saveUser, refused saveUserScore, both compensations'),
-  async http() {
+  engine: (window) => inWorkerScenario(window, 'engine', undefined, 'register sagas in-process, no HTTP'),
+  abort: (window) =>
+    inWorkerScenario(
+      window,
+      'abort',
+      undefined,
+      'score 10: saveUser, refused saveUserScore, both compensations',
+    ),
+  async http(window) {
     const db = await freshDatabase('http');
     const { service, url } = await monolith(db.url);
-    const row = await measureServices([service.pid], () => registrationLoad(url));
+    const row = await measureServices([service.pid], () => registrationLoad(window, url), window);
     await stopAll([service]);
     await db.drop();
     return [
       { ...row, scenario: 'http', notes: 'POST /register (no password) to the monolith over loopback' },
     ];
   },
-  async split() {
+  async split(window) {
     const [users, scores, saga] = await Promise.all([
       freshDatabase('split_user', ['user', 'barrier']),
       freshDatabase('split_score', ['score', 'barrier']),
@@ -271,7 +295,8 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     const processes = [api, userService, scoreService];
     const row = await measureServices(
       processes.map((p) => p.pid),
-      () => registrationLoad(url),
+      () => registrationLoad(window, url),
+      window,
     );
     await stopAll(processes);
     await Promise.all([users.drop(), scores.drop(), saga.drop()]);
@@ -284,7 +309,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       },
     ];
   },
-  async read() {
+  async read(window) {
     const db = await freshDatabase('read');
     const { service, url } = await monolith(db.url);
     const users = 1000;
@@ -303,37 +328,25 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort, bare);
-    // Both servers up, the load alternating between them in rounds: this machine's speed drifts by
-    // half within minutes (bench/NOTES.md), and a ratio of two runs minutes apart measured the drift.
-    const rounds = quick ? 2 : READ_ROUNDS;
-    const cachedRounds: Row[] = [];
-    const bareRounds: Row[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const window = { warmupMs: round === 0 ? warmupMs : ROUND_WARMUP_MS, durationMs: durationMs / rounds };
-      cachedRounds.push(await measureServices([service.pid], () => runLoad({ ...args, ...window }), window));
-      bareRounds.push(
-        await measureServices([bare.pid], () => runLoad({ ...args, url: bareUrl, ...window }), window),
-      );
-    }
+    // Both servers up, measured back to back (see rounds).
+    const cached = await measureServices([service.pid], () => runLoad(window, args), window);
+    const bareRow = await measureServices(
+      [bare.pid],
+      () => runLoad(window, { ...args, url: bareUrl }),
+      window,
+    );
     await stopAll([service, bare]);
     await db.drop();
-    const perRound = cachedRounds.map((row, i) =>
-      ((row.completedPerSec ?? 0) / (bareRounds[i]?.completedPerSec ?? 1)).toFixed(2),
-    );
     return [
       {
-        ...combineRounds(bareRounds),
+        ...bareRow,
         scenario: 'read-bare',
-        notes: `a fastify route that only verifies the JWT (the yardstick for read); ${rounds} rounds alternating with read`,
+        notes: 'a fastify route that only verifies the JWT (the yardstick for read)',
       },
-      {
-        ...combineRounds(cachedRounds),
-        scenario: 'read',
-        notes: `GET /user with a valid token, 1000 users, cached; ratio per round: ${perRound.join(', ')}`,
-      },
+      { ...cached, scenario: 'read', notes: 'GET /user with a valid token, 1000 users, cached' },
     ];
   },
-  async login() {
+  async login(window) {
     const db = await freshDatabase('login');
     const password = 'bench password 123';
     // Logins are limited per id and per client by default; the bench measures hashing, not the limiter.
@@ -345,17 +358,20 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
     await registerUsers(url, users, { password, withPassword: users });
     // Hashing is CPU work: more logins in flight than cores only queue. Twice the cores keeps them busy.
     const loginConcurrency = 2 * cpus().length;
-    const row = await measureServices([service.pid], () =>
-      runLoad({
-        url,
-        kind: 'login',
-        idOffset: 0,
-        users,
-        score: 0,
-        jwtSecret: JWT_SECRET,
-        password,
-        concurrency: loginConcurrency,
-      }),
+    const row = await measureServices(
+      [service.pid],
+      () =>
+        runLoad(window, {
+          url,
+          kind: 'login',
+          idOffset: 0,
+          users,
+          score: 0,
+          jwtSecret: JWT_SECRET,
+          password,
+          concurrency: loginConcurrency,
+        }),
+      window,
     );
     await stopAll([service]);
     await db.drop();
@@ -373,7 +389,7 @@ const scenarios: Record<Scenario, () => Promise<Row[]>> = {
       ? { total: 20_000, sampleAt: 2_000, inFlight: 2_000 }
       : { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
     const result = await runWorker<Record<string, number>>(
-      { scenario: 'memory', databaseUrl: db.url, ...loop, memory: plan },
+      { scenario: 'memory', databaseUrl: db.url, concurrency, poolSize, ...fullWindow, memory: plan },
       ['--expose-gc'],
     );
     await db.drop();
@@ -450,30 +466,70 @@ function printTable(rows: Row[]) {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(show(line));
   for (const row of rows) {
+    const perRound = row.roundRatios as number[] | undefined;
+    if (perRound)
+      console.log(`${row.scenario}: ratio by round ${perRound.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+  }
+  for (const row of rows) {
     if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
     if (row.errorSamples?.length) console.log(`${row.scenario} errors: ${row.errorSamples.join(' | ')}`);
   }
 }
 
-const machine = await describeMachine();
-console.log(
-  `bench: ${chosen.join(', ')}; concurrency ${concurrency}, warm-up ${warmupMs / 1000} s, ${durationMs / 1000} s each; ` +
-    `${machine.cores} cores (${machine.cpuModel}), ${machine.database.version}, commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
-);
-const rows: Row[] = [];
-for (const scenario of chosen) {
+async function timed(scenario: Scenario, window: Window): Promise<Row[]> {
   process.stdout.write(`  ${scenario} ... `);
   const started = Date.now();
-  rows.push(...(await scenarios[scenario]()));
+  const rows = await scenarios[scenario](window);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return rows;
 }
-const results = withRatios(rows);
+
+/** The rounds' rows of each scenario as one row (combineRounds), in the order they ran. */
+function combineRoundRows(rowsByRound: readonly Row[][]): Row[] {
+  const byScenario = new Map<string, Row[]>();
+  for (const rowsOfRound of rowsByRound) {
+    for (const row of rowsOfRound)
+      byScenario.set(row.scenario, [...(byScenario.get(row.scenario) ?? []), row]);
+  }
+  return [...byScenario.values()].map((rowsOfScenario) =>
+    rowsOfScenario.length === 1 ? (rowsOfScenario[0] as Row) : combineRounds(rowsOfScenario),
+  );
+}
+
+const machine = await describeMachine();
+console.log(
+  `bench: ${chosen.join(', ')}; concurrency ${concurrency}, warm-up ${warmupMs / 1000} s, ${durationMs / 1000} s each` +
+    `${rounds > 1 ? ` in ${rounds} rounds` : ''}; ` +
+    `${machine.cores} cores (${machine.cpuModel}), ${machine.database.version}, commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
+);
+/** Scenarios without a ratio run once, with the whole window; the others take turns in rounds. */
+const unrounded: readonly Scenario[] = ['login', 'memory'];
+const roundRobin = chosen.filter((scenario) => !unrounded.includes(scenario));
+const roundWindow: Window = { warmupMs, durationMs: durationMs / rounds };
+const rowsByRound: Row[][] = [];
+for (let round = 0; round < rounds && roundRobin.length > 0; round++) {
+  if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
+  const rowsOfRound: Row[] = [];
+  for (const scenario of roundRobin) rowsOfRound.push(...(await timed(scenario, roundWindow)));
+  rowsByRound.push(withRatios(rowsOfRound));
+}
+const rows: Row[] = combineRoundRows(rowsByRound);
+for (const scenario of chosen.filter((s) => unrounded.includes(s)))
+  rows.push(...(await timed(scenario, fullWindow)));
+const results = withRatios(rows).map((row) => {
+  const perRound = rowsByRound.map(
+    (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.ratio,
+  );
+  return perRound.length > 1 && perRound.every((ratio) => typeof ratio === 'number')
+    ? { ...row, roundRatios: perRound as number[] }
+    : row;
+});
 printTable(results);
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${stamp}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize }, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize, rounds }, machine, results }, null, 2)}\n`,
 );
 console.log(`written to ${file.replace(ROOT, '')}`);
 process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);
