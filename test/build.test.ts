@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NODE_FLAGS } from '../src/node-flags.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { type ServiceProcess, startServiceProcess } from './helpers/service-process.js';
 
@@ -23,6 +24,16 @@ describe('the compiled service (dist/src/main.js)', () => {
     const commandLine = readFileSync(`/proc/${service.child.pid}/cmdline`, 'utf8').split('\0');
     expect(commandLine).toContain('dist/src/main.js');
     expect(commandLine.join(' ')).not.toMatch(/tsx/);
+  });
+
+  it('runs with the Node flags npm start gives it (the ones the tests and the bench use)', () => {
+    const scripts = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as {
+      start: string;
+    };
+    const startArgs = scripts.start.split('&&').at(-1)?.trim().split(/\s+/) ?? [];
+    expect(startArgs).toEqual(['node', ...SERVICE_NODE_FLAGS, 'dist/src/main.js']);
+    const commandLine = readFileSync(`/proc/${service.child.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of SERVICE_NODE_FLAGS) expect(commandLine).toContain(flag);
   });
 
   it('finds its migrations, its dashboard assets and its package version', async () => {

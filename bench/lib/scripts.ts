@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '../../src/node-flags.js';
 import { projectRoot } from '../../src/project-root.js';
 
 /**
@@ -25,7 +26,10 @@ export const serviceEntry: string = compiled
 /** bench/results in the project, whichever way the bench runs. */
 export const resultsDir: string = join(projectRoot, 'bench/results');
 
-/** Extra flags for the processes under measurement (services and in-process workers), from BENCH_NODE_FLAGS. */
+/**
+ * Flags for the processes under measurement (services, the bare yardstick, in-process workers): the
+ * flags `npm start` gives the service, then BENCH_NODE_FLAGS (`--cpu-prof`, say).
+ */
 export function benchNodeFlags(): string[] {
-  return process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return [...SERVICE_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 }

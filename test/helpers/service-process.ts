@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '../../src/node-flags.js';
 import { healthCheck } from './grpc.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -45,7 +46,7 @@ export async function startServiceProcess(
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', 'dist/src/main.js', ...(options.args ?? [])],
+    [...SERVICE_NODE_FLAGS, 'dist/src/main.js', ...(options.args ?? [])],
     {
       cwd: root,
       env: {
