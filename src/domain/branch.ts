@@ -1,4 +1,4 @@
-import { InvalidArgument } from './errors.js';
+import { BusinessFailure, InvalidArgument } from './errors.js';
 
 /**
  * A branch's identity in DTM's terms: the barrier key. Saga branches use `action` and `compensate`;
@@ -64,6 +64,21 @@ export interface BranchGuard<Scope> {
 }
 
 export type BranchRun<T> = { outcome: 'done'; value: T } | { outcome: Exclude<BarrierOutcome, 'done'> };
+
+/**
+ * The one place a hanging action becomes an error. DTM answers a hanging action with success because its
+ * server already knows the saga is aborting; our coordinators keep no such state for a replayed step, so
+ * the branch refuses it as `branch_compensated` (gRPC: ABORTED) and no caller counts it as done.
+ */
+export function refuseHanging<R extends { readonly outcome: BarrierOutcome }>(run: R, action: string): R {
+  if (run.outcome === 'hanging') {
+    throw new BusinessFailure(
+      'branch_compensated',
+      `${action} arrived after its compensation: already compensated`,
+    );
+  }
+  return run;
+}
 
 const MAX_GID = 128;
 const MAX_BRANCH_ID = 128;

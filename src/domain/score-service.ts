@@ -1,5 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
+import {
+  type BranchCallOptions,
+  type BranchGuard,
+  type BranchRef,
+  type BranchReply,
+  refuseHanging,
+} from './branch.js';
 import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
 import { BusinessFailure, NotFound } from './errors.js';
 import { checkUserScore, type UserScore } from './score.js';
@@ -7,7 +13,10 @@ import { checkUserId } from './user.js';
 
 /** The `user-score` service of the tutorial: the second saga branch and its compensation. */
 export interface ScoreService {
-  /** Branch action: stores the score. A score in the rejected set is the business failure `score_rejected`. */
+  /**
+   * Branch action: stores the score. A score in the rejected set is the business failure
+   * `score_rejected`; an action arriving after its compensation, `branch_compensated`.
+   */
   saveUserScore(
     branch: BranchRef,
     input: UserScore,
@@ -63,7 +72,7 @@ export function createScoreService(
         }
         await writes.insert(score);
       });
-      return { outcome: run.outcome, value: score };
+      return { outcome: refuseHanging(run, 'saveUserScore').outcome, value: score };
     },
 
     async saveUserScoreCallback(branch, target) {

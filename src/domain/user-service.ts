@@ -1,5 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { BranchCallOptions, BranchGuard, BranchRef, BranchReply } from './branch.js';
+import {
+  type BranchCallOptions,
+  type BranchGuard,
+  type BranchRef,
+  type BranchReply,
+  refuseHanging,
+} from './branch.js';
 import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
 import { InvalidArgument, NotFound } from './errors.js';
 import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
@@ -11,7 +17,10 @@ import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
  * theirs to know, not ours.
  */
 export interface UserService {
-  /** Branch action: inserts the user. A taken id is the business failure `duplicate_user`. */
+  /**
+   * Branch action: inserts the user. A taken id is the business failure `duplicate_user`; an action
+   * arriving after its compensation, `branch_compensated`.
+   */
   saveUser(branch: BranchRef, user: NewUser, options?: BranchCallOptions): Promise<BranchReply<User>>;
   /** Branch compensation: deletes the user (and forgets it in the cache). Never fails for business reasons. */
   saveUserCallback(
@@ -54,7 +63,10 @@ export function createUserService(
   return {
     async saveUser(branch, input) {
       const user = checkNewUser(input);
-      const run = await store.branches.run(branch, (writes) => writes.insert(user));
+      const run = refuseHanging(
+        await store.branches.run(branch, (writes) => writes.insert(user)),
+        'saveUser',
+      );
       return { outcome: run.outcome, value: { id: user.id, name: user.name, gender: user.gender } };
     },
 

@@ -77,6 +77,17 @@ describe('ScoreService', () => {
     await expect(service.getUserScore(userId)).rejects.toMatchObject({ code: 'score_not_found' });
   });
 
+  it('refuses an action arriving after its compensation as branch_compensated and writes nothing', async () => {
+    const service = createScoreService(createScoreStore(database.db), { rejectedValues: [] }, cacheOptions);
+    const userId = nextId++;
+    const undo = await service.saveUserScoreCallback(compensate(`h-${userId}`), { userId });
+    expect(undo.outcome).toBe('nullCompensation');
+    await expect(service.saveUserScore(action(`h-${userId}`), { userId, score: 3 })).rejects.toMatchObject({
+      code: 'branch_compensated',
+    });
+    await expect(service.getUserScore(userId)).rejects.toMatchObject({ code: 'score_not_found' });
+  });
+
   it('refuses a second score for one user as duplicate_score', async () => {
     const service = createScoreService(createScoreStore(database.db), { rejectedValues: [] }, cacheOptions);
     const userId = nextId++;

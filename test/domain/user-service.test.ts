@@ -70,6 +70,18 @@ describe('UserService', () => {
     await expect(service.getUser(id)).rejects.toMatchObject({ code: 'user_not_found' });
   });
 
+  it('refuses an action arriving after its compensation as branch_compensated and writes nothing', async () => {
+    const service = createUserService(createUserStore(database.db), cacheOptions);
+    const id = nextId++;
+    expect((await service.saveUserCallback(compensate(`h-${id}`), { id })).outcome).toBe('nullCompensation');
+    await expect(
+      service.saveUser(action(`h-${id}`), { id, name: 'late', gender: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'branch_compensated',
+    });
+    await expect(service.getUser(id)).rejects.toMatchObject({ code: 'user_not_found' });
+  });
+
   it('makes one query for concurrent misses of one id', async () => {
     const { store, counts } = countingStore(20);
     const service = createUserService(store, cacheOptions);

@@ -1,4 +1,3 @@
-import { BusinessFailure } from '../../domain/errors.js';
 import type { UserScore } from '../../domain/score.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import { parseUserId } from '../../domain/user.js';
@@ -19,12 +18,6 @@ export function scoreHandlers(scores: ScoreService, context: HandlerContext): Us
         userId: parseUserId(request.userId, 'userId'),
         score: request.score,
       });
-      if (reply.outcome === 'hanging') {
-        throw new BusinessFailure(
-          'branch_compensated',
-          'saveUserScore arrived after its compensation: already compensated',
-        );
-      }
       return response(reply.value, reply.outcome);
     }),
 

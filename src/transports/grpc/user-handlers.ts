@@ -1,4 +1,3 @@
-import { BusinessFailure } from '../../domain/errors.js';
 import { parseUserId, type User } from '../../domain/user.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { UserHandlers } from './generated/user/User.js';
@@ -20,13 +19,6 @@ export function userHandlers(users: UserService, context: HandlerContext): UserH
         gender: request.gender,
         passwordHash: request._passwordHash === 'passwordHash' ? (request.passwordHash ?? null) : null,
       });
-      if (reply.outcome === 'hanging') {
-        // DTM would answer success; we answer ABORTED so a coordinator never counts it as done.
-        throw new BusinessFailure(
-          'branch_compensated',
-          'saveUser arrived after its compensation: already compensated',
-        );
-      }
       return response(reply.value, reply.outcome);
     }),
 
