@@ -3,8 +3,10 @@ import type { ResultSetHeader } from 'mysql2/promise';
 import type { ErrorInfo } from '../domain/errors.js';
 import {
   activeSagaStatuses,
+  FIRST_GENERATION,
   isFinalStatus,
   type NewSaga,
+  type RunnableType,
   type SagaLog,
   type SagaProgress,
   type SagaRecord,
@@ -24,13 +26,13 @@ function leaseUntil(leaseMs: number): SQL {
 // create and save run for every saga: plain prepared SQL, not built by drizzle per call (see
 // bench/NOTES.md). The columns are schema/saga.ts's; progressValues gives them in this order.
 const PROGRESS_COLUMNS = 'status, state, snapshot, results, attempts, next_attempt_at, last_error, error';
-const INSERT_SAGA = `INSERT INTO saga (gid, type, machine_version, input, request_fingerprint, subject, owner, lease_expires_at, finished_at, ${PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, IF(?, NOW(3), NULL), ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_SAGA = `INSERT INTO saga (gid, type, machine_version, input, request_fingerprint, subject, owner, lease_generation, lease_expires_at, finished_at, ${PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, IF(?, NOW(3), NULL), ?, ?, ?, ?, ?, ?, ?, ?)`;
 // finished_at is kept once set: a final state written twice does not move the saga in the throughput buckets.
 const UPDATE_PROGRESS = `UPDATE saga SET ${PROGRESS_COLUMNS.split(', ')
   .map((column) => `${column} = ?`)
   .join(
     ', ',
-  )}, finished_at = IF(?, COALESCE(finished_at, NOW(3)), NULL), updated_at = NOW(3) WHERE gid = ? AND owner = ?`;
+  )}, finished_at = IF(?, COALESCE(finished_at, NOW(3)), NULL), updated_at = NOW(3) WHERE gid = ? AND owner = ? AND lease_generation = ?`;
 
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
@@ -70,11 +72,16 @@ function toRecord(row: Row): SagaRecord {
     requestFingerprint: row.requestFingerprint,
     subject: row.subject,
     owner: row.owner,
+    leaseGeneration: row.leaseGeneration,
     leaseExpiresAt: row.leaseExpiresAt,
     finishedAt: row.finishedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+function runnableBy(kind: RunnableType): SQL | undefined {
+  return and(eq(sagas.type, kind.type), eq(sagas.machineVersion, kind.version));
 }
 
 export function createSagaLog(db: Db): SagaLog {
@@ -89,6 +96,7 @@ export function createSagaLog(db: Db): SagaLog {
           saga.requestFingerprint,
           saga.subject,
           saga.owner,
+          FIRST_GENERATION,
           saga.leaseMs * 1000,
           isFinalStatus(saga.status) ? 1 : 0,
           ...progressValues(saga),
@@ -100,13 +108,14 @@ export function createSagaLog(db: Db): SagaLog {
       }
     },
 
-    save: (gid, owner, progress) =>
+    save: (gid, lease, progress) =>
       dbCall(async () => {
         const [result] = await db.$client.execute<ResultSetHeader>(UPDATE_PROGRESS, [
           ...progressValues(progress),
           isFinalStatus(progress.status) ? 1 : 0,
           gid,
-          owner,
+          lease.owner,
+          lease.generation,
         ]);
         // mysql2 asks for found rows, so an unchanged row still counts: 0 means someone else owns it now.
         return result.affectedRows === 1;
@@ -127,11 +136,13 @@ export function createSagaLog(db: Db): SagaLog {
         return result.affectedRows;
       }),
 
-    claimExpired: (owner, leaseMs, limit) =>
+    claimExpired: (owner, leaseMs, limit, runnable) =>
       dbCall(async () => {
+        if (runnable.length === 0) return [];
         const expired = and(
           isActive,
           or(isNull(sagas.leaseExpiresAt), lt(sagas.leaseExpiresAt, sql`NOW(3)`)),
+          or(...runnable.map((kind) => runnableBy(kind))),
         );
         const candidates = await db
           .select({ gid: sagas.gid })
@@ -145,7 +156,11 @@ export function createSagaLog(db: Db): SagaLog {
         // second finds the lease renewed by the first and takes nothing.
         await db
           .update(sagas)
-          .set({ owner, leaseExpiresAt: leaseUntil(leaseMs) })
+          .set({
+            owner,
+            leaseGeneration: sql`${sagas.leaseGeneration} + 1`,
+            leaseExpiresAt: leaseUntil(leaseMs),
+          })
           .where(and(inArray(sagas.gid, gids), expired));
         const rows = await db
           .select()
@@ -154,12 +169,13 @@ export function createSagaLog(db: Db): SagaLog {
         return rows.map(toRecord);
       }),
 
-    release: (owner) =>
+    release: (owner, gids) =>
       dbCall(async () => {
+        if (gids?.length === 0) return 0;
         const [result] = await db
           .update(sagas)
           .set({ owner: null, leaseExpiresAt: null })
-          .where(and(eq(sagas.owner, owner), isActive));
+          .where(and(eq(sagas.owner, owner), isActive, gids ? inArray(sagas.gid, [...gids]) : undefined));
         return result.affectedRows;
       }),
 

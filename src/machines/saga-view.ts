@@ -1,7 +1,8 @@
 import type { BranchOp } from '../domain/branch.js';
 import type { ErrorInfo } from '../domain/errors.js';
 import type { SagaRecord, SagaStatus } from '../domain/saga.js';
-import type { AttemptRecord, SagaContext, SagaDefinition, StepProgress } from './saga-definition.js';
+import type { AttemptRecord, SagaContext, StepProgress } from './saga-context.js';
+import type { AnySagaType } from './saga-type.js';
 
 export interface StepView {
   readonly name: string;
@@ -29,21 +30,13 @@ export interface SagaView {
   readonly updatedAt: string;
 }
 
-/** Every step of the definition, in the order it runs: actions first, then compensations in reverse. */
-export function describeSaga(
-  record: SagaRecord,
-  definition: SagaDefinition<unknown, unknown> | undefined,
-): SagaView {
+/** Every step of the saga's type, in the order it runs: actions first, then compensations in reverse. */
+export function describeSaga(record: SagaRecord, sagaType: AnySagaType | undefined): SagaView {
   const context = (record.snapshot as { context?: SagaContext<unknown> } | null)?.context;
   const progress = context?.steps ?? {};
-  const order: Array<{ name: string; op: BranchOp }> = definition
-    ? [
-        ...definition.steps.map((step) => ({ name: step.name, op: 'action' as const })),
-        ...[...definition.steps]
-          .reverse()
-          .map((step) => ({ name: step.compensation.name, op: 'compensate' as const })),
-      ]
-    : Object.entries(progress).map(([name, step]) => ({ name, op: step.op }));
+  const order: Array<{ name: string; op: BranchOp }> = Object.entries(sagaType?.branches ?? progress).map(
+    ([name, step]) => ({ name, op: step.op }),
+  );
   const steps = order
     .filter(({ name, op }) => op === 'action' || progress[name] !== undefined)
     .map(({ name, op }): StepView => {
@@ -66,7 +59,7 @@ export function describeSaga(
     error: record.error,
     lastError: record.lastError,
     nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
-    input: definition ? definition.redactInput(record.input) : null,
+    input: sagaType ? sagaType.redactInput(record.input) : null,
     timeline: [...(context?.history ?? [])],
     owner: record.owner,
     createdAt: record.createdAt.toISOString(),

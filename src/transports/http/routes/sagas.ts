@@ -3,7 +3,6 @@ import { NotFound } from '../../../domain/errors.js';
 import type { SagaLog } from '../../../domain/saga.js';
 import type { SagaQueries } from '../../../domain/saga-queries.js';
 import type { SagaCoordinator } from '../../../machines/runtime/saga-coordinator.js';
-import type { SagaDefinition } from '../../../machines/saga-definition.js';
 import { describeSaga } from '../../../machines/saga-view.js';
 import { createCursorCodec } from '../saga-cursor.js';
 import { commonErrors, ErrorInfoSchema, errorsOf } from '../schemas.js';
@@ -80,10 +79,7 @@ export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (
     async (request) => {
       const record = await log.get(request.params.gid);
       if (!record) throw new NotFound('saga_not_found', `no saga ${request.params.gid}`);
-      const definition = coordinator.machine(record.type)?.definition as
-        | SagaDefinition<unknown, unknown>
-        | undefined;
-      return describeSaga(record, definition);
+      return describeSaga(record, coordinator.sagaType(record.type));
     },
   );
 };
