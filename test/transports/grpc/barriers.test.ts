@@ -120,7 +120,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
 }
 
 describe('barrier pruning in the split deployment', () => {
-  it('leaves a service-only process not pruning its barrier table, and says the api process does', async () => {
+  it('a service-only process leaves its barrier table alone and says the api process prunes it', async () => {
     await insertOld(userDb, 'dtm-left-alone', 8);
     await insertOld(scoreDb, 'dtm-left-alone', 8);
     await sleep(600); // six of the services' pruning intervals
