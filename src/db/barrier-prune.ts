@@ -154,6 +154,8 @@ export async function pruneBarriers(
         );
       }
     } catch (error) {
+      // A stop cancels the call under way: that is no failure worth a line.
+      if (options.signal?.aborted) break;
       log.warn({ err: error, table: target.name }, 'barrier pruning failed; will try again');
     }
   }

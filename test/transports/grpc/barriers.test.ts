@@ -2,8 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../../src/app.js';
+import { parseServiceTarget, type ServiceTarget } from '../../../src/config/grpc-address.js';
 import { loadConfig } from '../../../src/config.js';
+import { pruneBarriers } from '../../../src/db/barrier-prune.js';
+import { createSagaQueries } from '../../../src/db/saga-queries.js';
 import { createLogger } from '../../../src/logger.js';
+import { createBarrierClient } from '../../../src/transports/grpc/barrier-client.js';
 import type { BarriersClient } from '../../../src/transports/grpc/generated/barrier/Barriers.js';
 import type { PruneRequest } from '../../../src/transports/grpc/generated/barrier/PruneRequest.js';
 import { loadProtos } from '../../../src/transports/grpc/protos.js';
@@ -219,5 +223,34 @@ describe('barrier pruning in the split deployment', () => {
     expect(await prune(valid)).toEqual({ ok: true, response: { deleted: 1 } });
     expect(await rows(userDb)).not.toContain('dtm-guarded/action/action');
     client.close();
+  });
+
+  it('skips a service that does not answer and prunes the others, saying which one failed', async () => {
+    await insertOld(scoreDb, 'dtm-behind-a-dead-one', 30);
+    const settings = {
+      token: SERVICE_TOKEN,
+      deadlineMs: 1_000,
+      credentials: grpc.credentials.createInsecure(),
+    };
+    const target = (url: string) => parseServiceTarget(url) as ServiceTarget;
+    const down = createBarrierClient(target('grpc://127.0.0.1:1'), settings);
+    const up = createBarrierClient(target(`grpc://127.0.0.1:${score.grpc.score?.port}`), settings);
+    const warnings: object[] = [];
+
+    const deleted = await pruneBarriers(
+      createSagaQueries(sagaDb.db),
+      [
+        { name: 'down', table: down },
+        { name: 'score', table: up },
+      ],
+      { retentionMs: 20 * 86_400_000 },
+      { info: () => {}, warn: (fields) => void warnings.push(fields) },
+    );
+    down.close();
+    up.close();
+
+    expect(deleted).toEqual(new Map([['score', 1]]));
+    expect(warnings).toEqual([expect.objectContaining({ table: 'down' })]);
+    expect(await rows(scoreDb)).not.toContain('dtm-behind-a-dead-one/action/action');
   });
 });
