@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ListenAddress } from './config/grpc-address.js';
 import type { Config } from './config.js';
-import { startBarrierPruner } from './db/barrier-prune.js';
+import { createBarrierTable, type PruneTarget, startBarrierPruner } from './db/barrier-prune.js';
 import { type Database, openDatabase } from './db/connection.js';
 import { redactUrl } from './db/database-url.js';
 import { resolveLocalDatabase } from './db/local-server.js';
@@ -154,18 +154,6 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
         faults,
       );
     }
-    const barrierDatabases = new Set<Database>();
-    if (plan.hostsUser) barrierDatabases.add(databaseFor(config.database.userUrl));
-    if (plan.hostsScore) barrierDatabases.add(databaseFor(config.database.scoreUrl));
-    for (const database of barrierDatabases) {
-      closers.push(
-        startBarrierPruner(
-          database.db,
-          { retentionMs: config.barrier.retentionMs, intervalMs: config.barrier.pruneIntervalMs },
-          logger,
-        ),
-      );
-    }
 
     // gRPC is loaded only when this process serves or calls over it (see transports/grpc/index.ts).
     const servesGrpc = config.roles.has('user') || config.roles.has('score');
@@ -188,7 +176,14 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       binding: ServiceBinding,
       database: Database,
     ): Promise<RunningGrpcServer> => {
-      const server = await kit.startGrpcServer(address, binding, kit.serverCredentials(config.grpc.tls), {
+      // Beside the role's service, barrier.Barriers: the api process prunes this database's barrier table.
+      const barriers: ServiceBinding = {
+        name: 'barrier.Barriers',
+        definition: kit.loadProtos().barrier.Barriers.service,
+        implementation: kit.barrierHandlers(createBarrierTable(database.db), handlerContext(kit)),
+      };
+      const credentials = kit.serverCredentials(config.grpc.tls);
+      const server = await kit.startGrpcServer(address, [binding, barriers], credentials, {
         intervalMs: HEALTH_INTERVAL_MS,
         probe: () => answers(database),
         onChange: (serving) =>
@@ -229,6 +224,12 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     }
 
     if (!plan.api) {
+      // Only the saga log can tell a row still needed from an old one: pruning by age here would turn a
+      // late compensation into a null compensation.
+      logger.info(
+        { roles: [...config.roles] },
+        'barrier table pruned by the api process (barrier.Barriers/prune), not here',
+      );
       // A service-only process: with METRICS_PORT, a small HTTP server for probes and scraping.
       let ops: FastifyInstance | undefined;
       if (config.http.metricsPort !== undefined) {
@@ -282,6 +283,34 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
 
     const sagaDatabase = databaseFor(config.database.sagaUrl);
     const sagaLog = withSagaLogFaults(createSagaLog(sagaDatabase.db), faults);
+    const sagaQueries = createSagaQueries(sagaDatabase.db);
+
+    // Barrier pruning lives here, with the saga log that says which rows are still needed: the tables
+    // this process reaches directly, and each remote service's over gRPC.
+    const pruneTargets: PruneTarget[] = [];
+    const localBarriers = new Map<Database, string>();
+    if (plan.hostsUser) localBarriers.set(databaseFor(config.database.userUrl), 'user');
+    if (plan.hostsScore) {
+      const database = databaseFor(config.database.scoreUrl);
+      localBarriers.set(database, localBarriers.has(database) ? 'user+score' : 'score');
+    }
+    for (const [database, name] of localBarriers) {
+      pruneTargets.push({ name, table: createBarrierTable(database.db) });
+    }
+    for (const [name, service] of Object.entries(config.services)) {
+      if (service.kind !== 'grpc' || !grpcKit) continue;
+      const client = grpcKit.createBarrierClient(service, clientSettings(grpcKit));
+      closers.push(async () => client.close());
+      pruneTargets.push({ name: `${name} (${service.url})`, table: client });
+    }
+    closers.push(
+      startBarrierPruner(
+        sagaQueries,
+        pruneTargets,
+        { retentionMs: config.barrier.retentionMs, intervalMs: config.barrier.pruneIntervalMs },
+        logger,
+      ),
+    );
     const secrets = createSecretBox(config.saga.secretKey);
     let inspector: SagaInspector | undefined;
     if (config.inspect.enabled) {
@@ -329,7 +358,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       users,
       scores,
       sagaLog,
-      sagaQueries: createSagaQueries(sagaDatabase.db),
+      sagaQueries,
       coordinator,
       readiness: async () => {
         const [database, migrations] = await Promise.all([

@@ -34,19 +34,24 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /**
- * One server for one role: the service itself, the standard health service (grpc.health.v1) and server
- * reflection, so grpcurl-style tools work. Health and reflection answer without the service token: they
- * carry no data (orchestrator probes cannot send metadata), while every call of our services needs it.
+ * One server for one role: the role's service (and the services that go with it, such as
+ * barrier.Barriers), the standard health service (grpc.health.v1) and server reflection, so grpcurl-style
+ * tools work. Health and reflection answer without the service token: they carry no data (orchestrator
+ * probes cannot send metadata), while every call of our services needs it.
  */
 export async function startGrpcServer(
   address: ListenAddress,
-  binding: ServiceBinding,
+  binding: ServiceBinding | readonly ServiceBinding[],
   credentials: grpc.ServerCredentials,
   readiness?: HealthProbe,
 ): Promise<RunningGrpcServer> {
+  const bindings: readonly ServiceBinding[] = Array.isArray(binding) ? binding : [binding as ServiceBinding];
+  const names = bindings.map((each) => each.name);
   const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(tolerantDefinition(binding.definition), binding.implementation);
-  const health = new HealthImplementation({ '': 'SERVING', [binding.name]: 'SERVING' });
+  for (const each of bindings) server.addService(tolerantDefinition(each.definition), each.implementation);
+  const health = new HealthImplementation(
+    Object.fromEntries(['', ...names].map((name) => [name, 'SERVING' as const])),
+  );
   health.addToServer(server);
   // A service whose database is gone cannot work: say so, so balancers and orchestrators route around it.
   let serving = true;
@@ -63,8 +68,7 @@ export async function startGrpcServer(
           if (ok === serving) return;
           serving = ok;
           const status = ok ? 'SERVING' : 'NOT_SERVING';
-          health.setStatus('', status);
-          health.setStatus(binding.name, status);
+          for (const name of ['', ...names]) health.setStatus(name, status);
           readiness.onChange?.(ok);
         })
         .finally(() => {
@@ -72,7 +76,7 @@ export async function startGrpcServer(
         });
     }, readiness.intervalMs);
   timer?.unref();
-  new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
+  new ReflectionService(loadProtos().definition, { services: names }).addToServer(server);
 
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const port = await new Promise<number>((resolve, reject) =>
@@ -85,8 +89,7 @@ export async function startGrpcServer(
     address: `${host}:${port}`,
     async stop(graceMs) {
       clearInterval(timer);
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(binding.name, 'NOT_SERVING');
+      for (const name of ['', ...names]) health.setStatus(name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
