@@ -21,6 +21,16 @@ export interface InspectorRelay {
 }
 
 /**
+ * Whether a WebSocket client comes from the inspector's own page, `http://127.0.0.1:<port>` or
+ * `http://localhost:<port>`, written as browsers write an origin: without the scheme's default port, so a
+ * relay on port 80 is reached from `http://127.0.0.1`. No origin at all is a client that is not a page.
+ */
+export function isPageOrigin(origin: string | undefined, port: number): boolean {
+  if (origin === undefined) return true;
+  return ['127.0.0.1', 'localhost'].some((host) => origin === new URL(`http://${host}:${port}`).origin);
+}
+
+/**
  * The inspector's local server: a page that embeds Stately's inspector UI and a WebSocket relay that
  * forwards the service's inspection events to every open page.
  *
@@ -35,10 +45,6 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   const key = randomBytes(18).toString('base64url');
   const publishPath = `/publish/${key}`;
   let boundPort = port;
-  const sameOrigin = (origin: string | undefined) =>
-    origin === undefined ||
-    origin === `http://127.0.0.1:${boundPort}` ||
-    origin === `http://localhost:${boundPort}`;
 
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || (request.url ?? '/') !== '/') {
@@ -52,7 +58,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   const relay = new WebSocketServer({
     server,
     maxPayload: 4 * 1024 * 1024,
-    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin),
+    verifyClient: ({ req }: { req: IncomingMessage }) => isPageOrigin(req.headers.origin, boundPort),
   });
   const replay: string[] = [];
   let publisherConnected: () => void = () => {};

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { isPageOrigin, startInspectorRelay } from '../../src/observability/inspector-relay.js';
 import { REDACTED } from '../../src/observability/redact-secrets.js';
 import { call, startTestApp, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
 import { startAppOn } from '../helpers/app-on.js';
@@ -118,6 +119,46 @@ describe('the Stately inspector', () => {
       socket.once('open', () => resolve(undefined));
     });
     expect(status).toBe(401);
+  });
+
+  it('knows its page by origin as browsers write it, without the default port', () => {
+    expect(isPageOrigin('http://127.0.0.1:8099', 8099)).toBe(true);
+    expect(isPageOrigin('http://localhost:8099', 8099)).toBe(true);
+    expect(isPageOrigin('http://127.0.0.1', 80)).toBe(true);
+    expect(isPageOrigin('http://localhost', 80)).toBe(true);
+    expect(isPageOrigin('http://127.0.0.1', 8099)).toBe(false);
+    expect(isPageOrigin('http://127.0.0.1:8099', 80)).toBe(false);
+    expect(isPageOrigin('https://127.0.0.1:8099', 8099)).toBe(false);
+    expect(isPageOrigin('http://127.0.0.1.example:8099', 8099)).toBe(false);
+    expect(isPageOrigin('null', 8099)).toBe(false);
+  });
+
+  it('lets its page in on port 80, whose origin browsers write without the port', async (context) => {
+    const relay = await startInspectorRelay(80).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EACCES' || error.code === 'EADDRINUSE') return undefined;
+      throw error;
+    });
+    if (!relay) {
+      context.skip('port 80 cannot be bound here (it needs privileges, or is taken)');
+      return;
+    }
+    try {
+      const status = (origin: string) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket('ws://127.0.0.1:80/', { origin });
+          socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+          socket.once('open', () => {
+            socket.close();
+            resolve(101);
+          });
+        });
+      expect(await status('http://127.0.0.1')).toBe(101);
+      expect(await status('http://localhost')).toBe(101);
+      expect(await status('http://127.0.0.1:8099')).toBe(401);
+      expect(await status('https://127.0.0.1')).toBe(401);
+    } finally {
+      await relay.close();
+    }
   });
 });
 
