@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { LiveSagas } from './inspector-live-sagas.js';
 
 /** The hosted Stately inspector UI the local page embeds; it receives events by postMessage, in the browser. */
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
-
-/** New viewers get the most recent events first, so a page opened late still shows running sagas. */
-const REPLAY = 200;
 
 export interface InspectorRelay {
   /** `http://127.0.0.1:<port>`: the page to open in a browser. */
@@ -32,14 +30,16 @@ export function isPageOrigin(origin: string | undefined, port: number): boolean 
 
 /**
  * The inspector's local server: a page that embeds Stately's inspector UI and a WebSocket relay that
- * forwards the service's inspection events to every open page.
+ * forwards the service's inspection events to every open page, after every saga still running (see
+ * LiveSagas).
  *
  * It does the job of `createInspectorServer` from `@statelyai/inspect/server` (0.7), which we cannot use
  * as is: it listens on every interface with no way to choose one (inspection data would be open to the
- * network), lets any connected client publish, crashes the process on EADDRINUSE, and does not close its
- * connections on stop. Here: bound to 127.0.0.1, only the service publishes (a random key in its path),
- * viewers must come from this page's own origin (a web page elsewhere in the same browser cannot read the
- * stream: WebSockets are not covered by CORS), and close() frees the port.
+ * network), lets any connected client publish, crashes the process on EADDRINUSE, does not close its
+ * connections on stop, and replays only the last 200 messages, so a page opened after a dozen sagas never
+ * learns of an older one still running. Here: bound to 127.0.0.1, only the service publishes (a random key
+ * in its path), viewers must come from this page's own origin (a web page elsewhere in the same browser
+ * cannot read the stream: WebSockets are not covered by CORS), and close() frees the port.
  */
 export async function startInspectorRelay(port: number): Promise<InspectorRelay> {
   const key = randomBytes(18).toString('base64url');
@@ -60,7 +60,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
     maxPayload: 4 * 1024 * 1024,
     verifyClient: ({ req }: { req: IncomingMessage }) => isPageOrigin(req.headers.origin, boundPort),
   });
-  const replay: string[] = [];
+  const live = new LiveSagas();
   let publisherConnected: () => void = () => {};
   const connected = new Promise<void>((resolve) => {
     publisherConnected = resolve;
@@ -70,14 +70,13 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
       publisherConnected();
       socket.on('message', (data) => {
         const message = data.toString();
-        replay.push(message);
-        if (replay.length > REPLAY) replay.shift();
+        live.record(message);
         for (const viewer of relay.clients)
           if (viewer !== socket && viewer.readyState === WebSocket.OPEN) viewer.send(message);
       });
       return;
     }
-    for (const message of replay) socket.send(message);
+    for (const message of live.replay()) socket.send(message);
     // Viewers only listen; what they send is ignored.
   });
   // Errors of one socket end that socket; they must not take the process down.
