@@ -111,28 +111,44 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
 <head>
 <meta charset="utf-8">
 <title>saga-service: Stately inspector</title>
-<style>html, body, iframe { margin: 0; width: 100%; height: 100%; border: 0; }</style>
+<style>
+  html, body { margin: 0; height: 100%; }
+  body { display: flex; flex-direction: column; font: 14px system-ui, sans-serif; }
+  #status { margin: 0; padding: 8px 12px; background: #fff4d6; }
+  iframe { flex: 1; width: 100%; border: 0; }
+</style>
 </head>
 <body>
+<p id="status" role="status">Loading Stately's inspector from ${STATELY_INSPECTOR_URL}: this browser needs internet access (the service does not).</p>
 <iframe id="inspector" src="${STATELY_INSPECTOR_URL}" title="Stately inspector"></iframe>
 <script>
-  // The embedded inspector says when it listens; events that come before are held until then.
   const frame = document.getElementById('inspector');
-  const held = [];
-  let ready = false;
-  const deliver = (event) => frame.contentWindow.postMessage(event, ${JSON.stringify(new URL(STATELY_INSPECTOR_URL).origin)});
+  const status = document.getElementById('status');
+  let socket = null;
   window.addEventListener('message', (message) => {
-    if (message.data && message.data.type === '@statelyai.connected') {
-      ready = true;
-      held.splice(0).forEach(deliver);
+    // Only the embedded inspector may ask for the stream, by announcing that it listens.
+    if (message.source !== frame.contentWindow) return;
+    if (!message.data || message.data.type !== '@statelyai.connected') return;
+    // Posted to the origin the frame has now, which need not be the one in its src (a redirect to www.,
+    // a regional host); nothing secret is sent, so an opaque origin gets '*'.
+    const origin = message.origin === 'null' ? '*' : message.origin;
+    // Every announcement is an inspector that knows nothing yet (a reload, a redirect): a fresh connection
+    // gets every running saga from the relay, then the live stream.
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
     }
+    const current = new WebSocket('ws://' + location.host + '/');
+    socket = current;
+    current.onopen = () => {
+      status.hidden = true;
+    };
+    current.onmessage = (event) => frame.contentWindow.postMessage(JSON.parse(event.data), origin);
+    current.onclose = () => {
+      status.textContent = 'The service closed the connection (it stopped or restarted): reload this page.';
+      status.hidden = false;
+    };
   });
-  const socket = new WebSocket('ws://' + location.host + '/');
-  socket.onmessage = (message) => {
-    const event = JSON.parse(message.data);
-    if (ready) deliver(event);
-    else held.push(event);
-  };
 </script>
 </body>
 </html>
