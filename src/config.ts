@@ -12,14 +12,13 @@ import {
   optionalText,
   text,
 } from './config/env-fields.js';
+import { type FaultPlan, parseFaultSpec } from './config/fault-plan.js';
 import {
   type ListenAddress,
   parseListenAddress,
   parseServiceTarget,
   type ServiceTarget,
-} from './config/grpc-address.js';
-import type { FaultPlan } from './faults/fault-injector.js';
-import { parseFaultSpec } from './faults/fault-spec.js';
+} from './transports/grpc/grpc-address.js';
 
 export const roleNames = ['api', 'user', 'score'] as const;
 export type Role = (typeof roleNames)[number];

@@ -1,19 +1,10 @@
 import { createWebSocketInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { withTimeout } from '../with-timeout.js';
 import { type InspectorRelay, startInspectorRelay } from './inspector-relay.js';
 import { redactSecrets } from './redact-secrets.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the inspector did not connect within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Passes on inspection events, except that the registrations of an actor system (a saga actor and the
@@ -72,7 +63,11 @@ export async function startSagaInspector(port: number): Promise<SagaInspector> {
   // Connected before any saga runs, and before close() can be called: the adapter retries a socket that
   // fails while connecting every 5 s, forever, which would keep a stopped process alive.
   try {
-    await withTimeout(relay.publisherConnected, CONNECT_TIMEOUT_MS);
+    await withTimeout(
+      relay.publisherConnected,
+      CONNECT_TIMEOUT_MS,
+      `the inspector did not connect within ${CONNECT_TIMEOUT_MS} ms`,
+    );
   } catch (error) {
     inspector.stop();
     await relay.close();

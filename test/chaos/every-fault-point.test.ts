@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { faultPoints } from '../../src/faults/fault-spec.js';
+import { faultPoints } from '../../src/config/fault-plan.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../helpers/database.js';
 import { freePort, type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
 import { sameDatabase, settledInvariant } from './invariant.js';

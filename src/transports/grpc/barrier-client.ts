@@ -1,8 +1,8 @@
-import type { ServiceTarget } from '../../config/grpc-address.js';
 import type { BarrierTable } from '../../domain/barrier-prune.js';
 import type { BarriersClient } from './generated/barrier/Barriers.js';
 import type { PruneRequest } from './generated/barrier/PruneRequest.js';
 import type { PruneResponse__Output } from './generated/barrier/PruneResponse.js';
+import type { ServiceTarget } from './grpc-address.js';
 import {
   type ClientSettings,
   type Closable,

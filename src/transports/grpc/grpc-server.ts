@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { ListenAddress } from '../../config/grpc-address.js';
+import type { ListenAddress } from './grpc-address.js';
 import { tolerantDefinition } from './malformed.js';
 import { loadProtos } from './protos.js';
 
