@@ -17,6 +17,11 @@ export interface SagaStart<Input> {
   readonly retry: RetryPolicy;
 }
 
+/** How one call of a step ended. */
+export const attemptOutcomes = ['succeeded', 'failed', 'retrying'] as const;
+/** Where a step stands. */
+export const stepStatuses = ['running', 'waiting', 'succeeded', 'failed'] as const;
+
 /** One call of one step, kept in the saga's context: the timeline the dashboard shows. */
 export interface AttemptRecord {
   readonly step: string;
@@ -24,14 +29,14 @@ export interface AttemptRecord {
   readonly attempt: number;
   readonly startedAt: number;
   readonly finishedAt: number;
-  readonly outcome: 'succeeded' | 'failed' | 'retrying';
+  readonly outcome: (typeof attemptOutcomes)[number];
   readonly barrier: BarrierOutcome | null;
   readonly error: ErrorInfo | null;
 }
 
 export interface StepProgress {
   readonly op: BranchOp;
-  readonly status: 'running' | 'waiting' | 'succeeded' | 'failed';
+  readonly status: (typeof stepStatuses)[number];
   readonly attempts: number;
   readonly lastError: ErrorInfo | null;
   /** When the attempt under way started (epoch ms). Absent in snapshots written before it existed. */
