@@ -7,9 +7,10 @@ import { sagaStatuses } from '../../domain/saga.js';
  * value written: about a quarter of the database's CPU per saga (bench/NOTES.md). Only the coordinator
  * writes these columns, from JSON.stringify, so the check could never fail.
  */
-const jsonText = customType<{ data: unknown; driverData: string }>({
+const jsonText = customType<{ data: unknown; driverData: string | null }>({
   dataType: () => 'longtext',
-  toDriver: (value) => JSON.stringify(value),
+  // SQL NULL for a null value, not the text `null`.
+  toDriver: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
   fromDriver: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
 });
 
