@@ -65,9 +65,11 @@ console.log('SQL built from the schema:', fromSchema);
 function executeWith(text: typeof handWritten): Branch {
   return async (connection, gid, branchId, id) => {
     // The schema-built statements bind every value, constants included (see the printed SQL).
-    const barrierValues = text === handWritten ? [gid, branchId] : ['saga', gid, branchId, 'action', '01', 'action'];
+    const barrierValues =
+      text === handWritten ? [gid, branchId] : ['saga', gid, branchId, 'action', '01', 'action'];
     await connection.execute(text.barrier, barrierValues);
-    const userValues = text === handWritten ? [id, `user ${id}`, 'female'] : [id, `user ${id}`, 'female', null];
+    const userValues =
+      text === handWritten ? [id, `user ${id}`, 'female'] : [id, `user ${id}`, 'female', null];
     if (branchId === '01') await connection.execute(text.user, userValues);
     else await connection.execute(text.score, [id, 5]);
   };
@@ -93,7 +95,10 @@ function prepare(connection: PoolConnection) {
       .insert(users)
       .values({ id: sql.placeholder('id'), name: sql.placeholder('name'), gender: sql.placeholder('gender') })
       .prepare(),
-    score: db.insert(userScores).values({ userId: sql.placeholder('id'), score: sql.placeholder('score') }).prepare(),
+    score: db
+      .insert(userScores)
+      .values({ userId: sql.placeholder('id'), score: sql.placeholder('score') })
+      .prepare(),
   };
 }
 const drizzlePrepared: Branch = async (connection, gid, branchId, id) => {
@@ -151,7 +156,8 @@ for (let round = 1; round <= rounds; round++) {
         },
       },
     );
-    const total = (totals[name] ??= { done: 0, seconds: 0, cpuMs: 0, errors: 0 });
+    totals[name] ??= { done: 0, seconds: 0, cpuMs: 0, errors: 0 };
+    const total = totals[name];
     total.done += result.completed;
     total.seconds += result.seconds;
     total.cpuMs += cpuMs;

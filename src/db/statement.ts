@@ -26,16 +26,16 @@ export function statement<Names extends string>(query: {
     sql,
     bind(values) {
       const named = values as Readonly<Record<string, unknown>>;
-      const valueOf = (name: string) => {
+      const valueNamed = (name: string) => {
         if (!(name in named)) throw new Error(`no value for ${name} in: ${sql}`);
         return named[name];
       };
       // drizzle's own fillPlaceholders encodes null too, and a datetime column's encoder fails on it; SQL
       // NULL needs no encoding.
       return params.map((param) => {
-        if (is(param, Placeholder)) return valueOf(param.name);
+        if (is(param, Placeholder)) return valueNamed(param.name);
         if (is(param, Param) && is(param.value, Placeholder)) {
-          const value = valueOf(param.value.name);
+          const value = valueNamed(param.value.name);
           return value === null || value === undefined ? null : param.encoder.mapToDriverValue(value);
         }
         return param;
