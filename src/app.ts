@@ -84,6 +84,10 @@ function planOf(config: Config) {
  */
 export async function buildApp(config: Config, logger: Logger): Promise<App> {
   const plan = planOf(config);
+  const httpTimeouts = {
+    requestMs: config.http.requestTimeoutMs,
+    connectionMs: config.http.connectionTimeoutMs,
+  };
   const metrics = createMetrics();
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -140,6 +144,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           createUserStore(databaseFor(config.database.userUrl).db),
           config.cache,
           metrics.cache,
+          // Per user id, whoever asks (HTTP /login, gRPC verifyPassword): loose, so the owner still gets in.
+          { passwordChecksPerId: { max: config.api.login.maxPerId, windowMs: config.api.login.windowMs } },
         ),
         faults,
       );
@@ -238,6 +244,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           jwt: config.jwt,
           adminToken: config.api.adminToken,
           trustProxy: config.api.trustProxy,
+          timeouts: httpTimeouts,
           metrics: { registry: metrics.registry, record: metrics.httpRequest },
           readiness: async () => {
             const reachable = await Promise.all(pools.map(answers));
@@ -324,7 +331,9 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       jwt: config.jwt,
       adminToken: config.api.adminToken,
       login: config.api.login,
+      register: { ...config.api.register, maxInFlight: config.api.maxSagasInFlight },
       trustProxy: config.api.trustProxy,
+      timeouts: httpTimeouts,
       registration,
       users,
       scores,

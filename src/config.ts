@@ -18,6 +18,7 @@ import {
   parseServiceTarget,
   type ServiceTarget,
 } from './config/grpc-address.js';
+import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
 import type { FaultPlan } from './faults/fault-injector.js';
 import { parseFaultSpec } from './faults/fault-spec.js';
 
@@ -55,6 +56,8 @@ const environment = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
   HOST: text('127.0.0.1'),
   PORT: integer({ min: 0, max: 65_535, default: 8888 }),
+  HTTP_REQUEST_TIMEOUT: duration({ default: '10s', min: 100 }),
+  HTTP_CONNECTION_TIMEOUT: duration({ default: '2m', min: 100 }),
   METRICS_PORT: optionalInteger({ min: 0, max: 65_535 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DATABASE_URL: databaseUrl(),
@@ -93,9 +96,13 @@ const environment = z.object({
   SHUTDOWN_GRACE_MS: integer({ min: 0, default: 10_000 }),
   ADMIN_TOKEN: optionalText(),
   LOGIN_RATE_MAX: integer({ min: 1, default: 10 }),
+  LOGIN_ID_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_IP_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
-  TRUST_PROXY: flag(false),
+  REGISTER_RATE_MAX: integer({ min: 1, default: 20 }),
+  REGISTER_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
+  MAX_SAGAS_IN_FLIGHT: integer({ min: 1, default: 1_000 }),
+  TRUST_PROXY: optionalText(),
   INSPECT: flag(false),
   INSPECT_PORT: integer({ min: 0, max: 65_535, default: 8099 }),
   FAULTS: optionalText(),
@@ -106,8 +113,18 @@ export type Environment = z.input<typeof environment>;
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
-  /** `metricsPort`: where a process without the api role serves /healthz, /readyz and /metrics. */
-  readonly http: { readonly host: string; readonly port: number; readonly metricsPort: number | undefined };
+  /**
+   * `metricsPort`: where a process without the api role serves /healthz, /readyz and /metrics.
+   * `requestTimeoutMs`: a request must have arrived whole within it; `connectionTimeoutMs`: a connection
+   * silent (nothing read or written) this long is closed.
+   */
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly metricsPort: number | undefined;
+    readonly requestTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+  };
   readonly log: { readonly level: string };
   /** What this process serves: the HTTP API and coordinator, and/or the user and score services over gRPC. */
   readonly roles: ReadonlySet<Role>;
@@ -150,8 +167,22 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Bearer token for the admin routes; undefined in production when unset (admin routes answer 404). */
     readonly adminToken: string | undefined;
-    readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
-    readonly trustProxy: boolean;
+    /**
+     * Login attempts per window: `maxPerIdAndClient` for one id from one client (strict), `maxPerId` for
+     * one id from everywhere (loose, so a stranger cannot lock the owner out), `maxPerClient` for one
+     * client across ids.
+     */
+    readonly login: {
+      readonly maxPerIdAndClient: number;
+      readonly maxPerId: number;
+      readonly maxPerClient: number;
+      readonly windowMs: number;
+    };
+    /** Registrations per client per window. */
+    readonly register: { readonly maxPerClient: number; readonly windowMs: number };
+    /** Registrations under way in this process above which POST /register answers 503. */
+    readonly maxSagasInFlight: number;
+    readonly trustProxy: TrustProxy;
   };
   /** The Stately inspector (development only): its local server on 127.0.0.1:port. */
   readonly inspect: { readonly enabled: boolean; readonly port: number };
@@ -289,6 +320,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
       : undefined;
 
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY ${trustProxy}`);
+  else if (trustProxy === true) {
+    const why =
+      'trusts every X-Forwarded-For entry, so a client can claim any address and void the per-client limits;' +
+      ' give the hop count (TRUST_PROXY=1) or the proxies (TRUST_PROXY=10.0.0.0/8)';
+    if (env.NODE_ENV === 'production')
+      problems.push(`TRUST_PROXY=true is refused when NODE_ENV=production: it ${why}`);
+    else warnings.push(`TRUST_PROXY=true ${why}`);
+  }
+  if (env.HTTP_CONNECTION_TIMEOUT <= env.REGISTER_WAIT_MS) {
+    problems.push(
+      `HTTP_CONNECTION_TIMEOUT expects more than REGISTER_WAIT_MS (${env.REGISTER_WAIT_MS} ms): a registration waits that long on a silent connection`,
+    );
+  }
+
   if (env.INSPECT && env.NODE_ENV === 'production') {
     problems.push(
       'INSPECT (--inspect) is refused when NODE_ENV=production: it serialises every saga state for a browser',
@@ -319,7 +366,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   return deepFreeze({
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT, metricsPort: env.METRICS_PORT },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      metricsPort: env.METRICS_PORT,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT,
+    },
     log: { level: env.LOG_LEVEL },
     roles,
     services,
@@ -350,11 +403,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
       adminToken,
       login: {
-        maxPerId: env.LOGIN_RATE_MAX,
+        maxPerIdAndClient: env.LOGIN_RATE_MAX,
+        maxPerId: env.LOGIN_ID_RATE_MAX,
         maxPerClient: env.LOGIN_IP_RATE_MAX,
         windowMs: env.LOGIN_RATE_WINDOW,
       },
-      trustProxy: env.TRUST_PROXY,
+      register: { maxPerClient: env.REGISTER_RATE_MAX, windowMs: env.REGISTER_RATE_WINDOW },
+      maxSagasInFlight: env.MAX_SAGAS_IN_FLIGHT,
+      trustProxy: trustProxy as TrustProxy,
     },
     inspect: { enabled: env.INSPECT, port: env.INSPECT_PORT },
     faults,

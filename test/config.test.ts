@@ -4,10 +4,27 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
+/** A secret as `openssl rand -base64 48` makes one: long, and of many different characters. */
+const STRONG_SECRET = 'q3J0vX9sLr2T8bNwZk5YhPcA7mDfUe4GiOj1WlVxRn6SaKtBy';
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8888 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8888,
+      requestTimeoutMs: 10_000,
+      connectionTimeoutMs: 120_000,
+    });
+    expect(config.api.register).toEqual({ maxPerClient: 20, windowMs: 60_000 });
+    expect(config.api.maxSagasInFlight).toBe(1_000);
+    expect(config.api.login).toEqual({
+      maxPerIdAndClient: 10,
+      maxPerId: 100,
+      maxPerClient: 100,
+      windowMs: 60_000,
+    });
+    expect(config.api.trustProxy).toBe(false);
     expect(config.jwt.expiresInSeconds).toBe(86_400);
     expect(config.score.rejectedValues).toEqual([10]);
     expect(config.cache).toEqual({ max: 10_000, ttlMs: 60_000 });
@@ -81,7 +98,54 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty value as unset', () => {
-    expect(loadConfig({ PORT: '', HOST: '' }).http).toEqual({ host: '127.0.0.1', port: 8888 });
+    expect(loadConfig({ PORT: '', HOST: '' }).http).toMatchObject({ host: '127.0.0.1', port: 8888 });
+  });
+
+  it('reads TRUST_PROXY as a hop count or a list of proxy addresses and CIDRs', () => {
+    expect(loadConfig({ TRUST_PROXY: '0' }).api.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).api.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).api.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,127.0.0.1, loopback' }).api.trustProxy).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '127.0.0.1',
+      'loopback',
+    ]);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '11'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY expects/);
+  });
+
+  it('refuses TRUST_PROXY=true in production, naming it, and warns about it elsewhere', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://saga:pw@db:3306/saga',
+      JWT_SECRET: STRONG_SECRET,
+      ROLES: 'api',
+    };
+    expect(() => loadConfig({ ...production, TRUST_PROXY: 'true' })).toThrow(
+      /TRUST_PROXY=true is refused when NODE_ENV=production/,
+    );
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8' }).api.trustProxy).toEqual(['10.0.0.0/8']);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).warnings.join()).toMatch(/TRUST_PROXY=true trusts every/);
+  });
+
+  it('reads the abuse limits and the HTTP timeouts', () => {
+    const config = loadConfig({
+      REGISTER_RATE_MAX: '5',
+      REGISTER_RATE_WINDOW: '10m',
+      MAX_SAGAS_IN_FLIGHT: '50',
+      LOGIN_ID_RATE_MAX: '30',
+      HTTP_REQUEST_TIMEOUT: '5s',
+      HTTP_CONNECTION_TIMEOUT: '30s',
+    });
+    expect(config.api.register).toEqual({ maxPerClient: 5, windowMs: 600_000 });
+    expect(config.api.maxSagasInFlight).toBe(50);
+    expect(config.api.login.maxPerId).toBe(30);
+    expect(config.http).toMatchObject({ requestTimeoutMs: 5_000, connectionTimeoutMs: 30_000 });
+    expect(() => loadConfig({ MAX_SAGAS_IN_FLIGHT: '0' })).toThrow(/MAX_SAGAS_IN_FLIGHT expects an integer/);
+    expect(() => loadConfig({ HTTP_CONNECTION_TIMEOUT: '5s' })).toThrow(
+      /HTTP_CONNECTION_TIMEOUT expects more than REGISTER_WAIT_MS/,
+    );
   });
 
   it('defaults to the monolith: all three roles, services in-process, gRPC on 50051 and 50052', () => {

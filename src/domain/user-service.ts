@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { type AttemptLimit, createAttemptCounter } from './attempt-limit.js';
 import {
   type BranchCallOptions,
   type BranchGuard,
@@ -30,7 +31,10 @@ export interface UserService {
   ): Promise<BranchReply<null>>;
   /** Read-through cached; `user_not_found` when there is no such user. */
   getUser(id: number): Promise<User>;
-  /** False for an unknown id, a user without a password, or a wrong password; equally slow for each. */
+  /**
+   * False for an unknown id, a user without a password, or a wrong password; equally slow for each.
+   * `rate_limited` past the per-id limit.
+   */
   verifyPassword(id: number, password: string): Promise<boolean>;
 }
 
@@ -47,11 +51,22 @@ export interface UserStore {
   findPasswordHash(id: number): Promise<string | null | undefined>;
 }
 
+export interface UserServiceOptions {
+  /**
+   * Password checks per user id in a window, from every caller together (LOGIN_ID_RATE_MAX): gRPC's
+   * verifyPassword is a password oracle for whoever holds the service token, and /login's stricter
+   * per-client limits live in the HTTP transport.
+   */
+  readonly passwordChecksPerId?: AttemptLimit;
+}
+
 export function createUserService(
   store: UserStore,
   cacheOptions: CacheOptions,
   counters: CacheCounters = uncounted,
+  options: UserServiceOptions = {},
 ): UserService {
+  const passwordChecks = options.passwordChecksPerId && createAttemptCounter(options.passwordChecksPerId);
   // lru-cache's fetch makes concurrent misses for one id share one query, and a delete during a pending
   // fetch discards that fetch's result, so a compensation cannot be undone by a read racing it.
   const cache = new LRUCache<number, User>({
@@ -90,6 +105,8 @@ export function createUserService(
       if (typeof password !== 'string' || password.length > 2 * PASSWORD_MAX) {
         throw new InvalidArgument(`password must be at most ${PASSWORD_MAX} characters`);
       }
+      // Counted before hashing: refusing is what saves the thread pool.
+      passwordChecks?.take(id, 'too many password checks for this user, try again later');
       return checkPassword(password, await store.findPasswordHash(id));
     },
   };

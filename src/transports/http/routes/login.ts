@@ -3,20 +3,29 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { RateLimited, Unauthenticated } from '../../../domain/errors.js';
 import { PASSWORD_MAX } from '../../../domain/password.js';
 import type { UserService } from '../../../domain/user-service.js';
+import { clientKey } from '../client-key.js';
 import { commonErrors, errorsOf, UserId } from '../schemas.js';
 
 export interface LoginRouteOptions {
   readonly users: UserService;
-  readonly limits: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
+  /** Attempts per window: per (id, client), per client; the loose per-id limit is the user service's. */
+  readonly limits: {
+    readonly maxPerIdAndClient: number;
+    readonly maxPerClient: number;
+    readonly windowMs: number;
+  };
 }
 
 export const loginRoute: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (app, { users, limits }) => {
-  // Per client address by the route config below; per target id here, so guessing one user's password
-  // from many addresses is slowed down too.
-  const perId = app.createRateLimit({
-    max: limits.maxPerId,
+  // Three limits. Per client by the route config below (one address trying many ids); strictly per
+  // (id, client) here (one address guessing one password); loosely per id in the user service (many
+  // addresses guessing one password). A strict limit per id alone let anyone lock the owner out with
+  // ten wrong passwords a minute (issue #14); per (id, client), the owner's own address keeps its budget.
+  const perIdAndClient = app.createRateLimit({
+    max: limits.maxPerIdAndClient,
     timeWindow: limits.windowMs,
-    keyGenerator: (request) => `login-id:${(request.body as { id?: unknown } | undefined)?.id}`,
+    keyGenerator: (request) =>
+      `login:${(request.body as { id?: unknown } | undefined)?.id}:${clientKey(request.ip)}`,
   });
 
   app.post(
@@ -36,12 +45,13 @@ export const loginRoute: FastifyPluginAsyncTypebox<LoginRouteOptions> = async (a
           ...errorsOf('invalid_credentials', 'rate_limited'),
         },
       },
-      preHandler: async (request, reply) => {
-        const limit = await perId(request);
+      preHandler: async (request) => {
+        const limit = await perIdAndClient(request);
         // isAllowed means "on the allow list"; the limit itself is in isExceeded.
         if (!limit.isAllowed && limit.isExceeded) {
-          reply.header('retry-after', String(limit.ttlInSeconds));
-          throw new RateLimited('too many login attempts for this user, try again later');
+          throw new RateLimited('too many login attempts for this user from here, try again later', {
+            retryAfterSeconds: limit.ttlInSeconds,
+          });
         }
       },
     },
