@@ -27,6 +27,11 @@ export const errorCatalog = {
     kind: 'business',
     message: 'another coordinator process runs this saga; send the retry to it',
   },
+  // a login whose account is not ready: the registration saga that created it has not succeeded (yet)
+  registration_incomplete: {
+    kind: 'business',
+    message: "this user's registration has not completed; try again once it has",
+  },
   // transient: try again later
   unavailable: { kind: 'transient', message: 'a dependency is unavailable, try again' },
   overloaded: {

@@ -76,4 +76,10 @@ export interface SagaStats {
 export interface SagaQueries {
   list(filter: SagaListFilter): Promise<SagaPage>;
   stats(windowMinutes: number): Promise<SagaStats>;
+  /**
+   * The newest saga of `type` about `subject` created no later than `notAfter`. For a user row: the
+   * registration that created it (a later saga for the same id was created after the row, to be refused
+   * as a duplicate). Undefined when there is none (or its row was removed by SAGA_RETENTION).
+   */
+  latestForSubject(type: string, subject: string, notAfter: Date): Promise<SagaSummary | undefined>;
 }

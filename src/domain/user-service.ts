@@ -10,7 +10,7 @@ import {
 import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
 import { InvalidArgument, NotFound } from './errors.js';
 import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
-import { checkNewUser, checkUserId, type NewUser, type User } from './user.js';
+import { checkNewUser, checkUserId, type NewUser, type StoredUser, type User } from './user.js';
 
 /**
  * The `user` service of the tutorial: the first saga branch and its compensation, plus the reads.
@@ -30,7 +30,7 @@ export interface UserService {
     options?: BranchCallOptions,
   ): Promise<BranchReply<null>>;
   /** Read-through cached; `user_not_found` when there is no such user. */
-  getUser(id: number): Promise<User>;
+  getUser(id: number): Promise<StoredUser>;
   /**
    * False for an unknown id, a user without a password, or a wrong password; equally slow for each.
    * `rate_limited` past the per-id limit.
@@ -47,7 +47,7 @@ export interface UserWrites {
 
 export interface UserStore {
   readonly branches: BranchGuard<UserWrites>;
-  findById(id: number): Promise<User | undefined>;
+  findById(id: number): Promise<StoredUser | undefined>;
   findPasswordHash(id: number): Promise<string | null | undefined>;
 }
 
@@ -69,7 +69,7 @@ export function createUserService(
   const passwordChecks = options.passwordChecksPerId && createAttemptCounter(options.passwordChecksPerId);
   // lru-cache's fetch makes concurrent misses for one id share one query, and a delete during a pending
   // fetch discards that fetch's result, so a compensation cannot be undone by a read racing it.
-  const cache = new LRUCache<number, User>({
+  const cache = new LRUCache<number, StoredUser>({
     max: cacheOptions.max,
     ttl: cacheOptions.ttlMs,
     fetchMethod: (id) => store.findById(id),
@@ -82,6 +82,9 @@ export function createUserService(
         await store.branches.run(branch, (writes) => writes.insert(user)),
         'saveUser',
       );
+      // A new row for this id: anything cached for it is an earlier row, deleted where this process
+      // could not see it (a token check must read the new row's creation time).
+      if (run.outcome === 'done') cache.delete(user.id);
       return { outcome: run.outcome, value: { id: user.id, name: user.name, gender: user.gender } };
     },
 

@@ -43,7 +43,12 @@ describe('UserService', () => {
     const id = nextId++;
     const reply = await service.saveUser(action(`u-${id}`), { id, name: '张三', gender: 'male' });
     expect(reply).toEqual({ outcome: 'done', value: { id, name: '张三', gender: 'male' } });
-    expect(await service.getUser(id)).toEqual({ id, name: '张三', gender: 'male' });
+    expect(await service.getUser(id)).toEqual({
+      id,
+      name: '张三',
+      gender: 'male',
+      createdAt: expect.any(Date),
+    });
   });
 
   it('refuses a taken id as the business failure duplicate_user and leaves the first user intact', async () => {

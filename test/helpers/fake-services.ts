@@ -2,6 +2,7 @@ import type { BarrierOutcome, BranchRef, BranchReply } from '../../src/domain/br
 import { BusinessFailure, type DomainError, TransientFailure } from '../../src/domain/errors.js';
 import type { ScoreService } from '../../src/domain/score-service.js';
 import type { SecretBox } from '../../src/domain/secret-box.js';
+import type { StoredUser } from '../../src/domain/user.js';
 import type { UserService } from '../../src/domain/user-service.js';
 import type { RegisterServices } from '../../src/machines/register-saga.js';
 
@@ -32,7 +33,7 @@ const identityBox: SecretBox = {
 export function fakeWorld(): FakeWorld {
   const calls: FakeWorld['calls'] = [];
   const script: Record<string, Script> = {};
-  const users = new Map<number, { id: number; name: string; gender: string }>();
+  const users = new Map<number, StoredUser>();
   const scores = new Map<number, number>();
   let hung: Array<() => void> = [];
 
@@ -53,7 +54,7 @@ export function fakeWorld(): FakeWorld {
   const userService: UserService = {
     saveUser: (branch, user) =>
       step('saveUser', branch, user, () => {
-        users.set(user.id, { id: user.id, name: user.name, gender: user.gender });
+        users.set(user.id, { id: user.id, name: user.name, gender: user.gender, createdAt: new Date() });
         return { id: user.id, name: user.name, gender: user.gender };
       }),
     saveUserCallback: (branch, target) =>

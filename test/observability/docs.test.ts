@@ -119,6 +119,7 @@ describe('OpenAPI document', () => {
     const responses = (path: string, method: string) => document.paths[path][method].responses;
     expect(responses('/login', 'post')['401'].description).toContain('`invalid_credentials`');
     expect(responses('/login', 'post')['429'].description).toContain('`rate_limited`');
+    expect(responses('/login', 'post')['409'].description).toContain('`registration_incomplete`');
     expect(responses('/user', 'get')['404'].description).toContain('`user_not_found`');
     expect(responses('/register', 'post')['422'].description).toContain('`score_rejected`');
     expect(responses('/register', 'post')['409'].description).toContain('`duplicate_user`');

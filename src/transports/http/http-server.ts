@@ -12,6 +12,7 @@ import type { SagaLog } from '../../domain/saga.js';
 import type { SagaQueries } from '../../domain/saga-queries.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import type { UserService } from '../../domain/user-service.js';
+import { registerSaga } from '../../machines/register-saga.js';
 import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
 import { clientKey } from './client-key.js';
@@ -158,7 +159,11 @@ export async function buildHttpServer(deps: HttpDeps) {
     limits: deps.register,
     sagasInFlight: () => deps.coordinator.runningCount,
   });
-  await app.register(loginRoute, { users: deps.users, limits: deps.login });
+  await app.register(loginRoute, {
+    users: deps.users,
+    limits: deps.login,
+    registrations: { queries: deps.sagaQueries, type: registerSaga.type },
+  });
   await app.register(userRoute, { users: deps.users, scores: deps.scores });
   if (app.adminEnabled && deps.adminToken !== undefined) {
     await app.register(sagaRoutes, {

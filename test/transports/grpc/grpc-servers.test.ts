@@ -323,7 +323,12 @@ describe('clients: the domain interfaces over gRPC', () => {
         outcome: 'done',
         value: { id, name: 'Client', gender: 'x' },
       });
-      expect(await users.getUser(id)).toEqual({ id, name: 'Client', gender: 'x' });
+      expect(await users.getUser(id)).toEqual({
+        id,
+        name: 'Client',
+        gender: 'x',
+        createdAt: expect.any(Date),
+      });
       expect(await users.saveUserCallback({ ...branch, op: 'compensate' }, { id })).toEqual({
         outcome: 'done',
         value: null,

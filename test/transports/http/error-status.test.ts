@@ -27,6 +27,7 @@ describe('toHttpError', () => {
     expect(statusOf('invalid_credentials')).toBe(401);
     expect(statusOf('rate_limited')).toBe(429);
     expect(statusOf('overloaded')).toBe(503);
+    expect(statusOf('registration_incomplete')).toBe(409);
     expect(statusOf('internal')).toBe(500);
   });
 
