@@ -10,7 +10,7 @@ export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 const REPLAY = 200;
 
 export interface InspectorRelay {
-  /** `http://127.0.0.1:<port>`: the page to open in a browser. */
+  /** `http://127.0.0.1:<port>/<viewer key>`: the page to open in a browser (its WebSocket is the same path). */
   readonly url: string;
   readonly port: number;
   /** Where the service's own inspector publishes (it carries a per-process key). */
@@ -34,6 +34,9 @@ export interface InspectorRelay {
 export async function startInspectorRelay(port: number): Promise<InspectorRelay> {
   const key = randomBytes(18).toString('base64url');
   const publishPath = `/publish/${key}`;
+  // Any local process can connect to 127.0.0.1, and one with no Origin is no browser page we could turn
+  // away: the page and its stream are at a random path, given only in the URL the service logs.
+  const viewerPath = `/${randomBytes(18).toString('base64url')}`;
   let boundPort = port;
   const sameOrigin = (origin: string | undefined) =>
     origin === undefined ||
@@ -41,7 +44,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
     origin === `http://localhost:${boundPort}`;
 
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || (request.url ?? '/') !== '/') {
+    if (request.method !== 'GET' || request.url !== viewerPath) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
@@ -52,7 +55,8 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   const relay = new WebSocketServer({
     server,
     maxPayload: 4 * 1024 * 1024,
-    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin),
+    verifyClient: ({ req }: { req: IncomingMessage }) =>
+      (req.url === publishPath || req.url === viewerPath) && sameOrigin(req.headers.origin),
   });
   const replay: string[] = [];
   let publisherConnected: () => void = () => {};
@@ -87,7 +91,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   boundPort = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${boundPort}`,
+    url: `http://127.0.0.1:${boundPort}${viewerPath}`,
     port: boundPort,
     publishUrl: `ws://127.0.0.1:${boundPort}${publishPath}`,
     publisherConnected: connected,
@@ -122,7 +126,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
       held.splice(0).forEach(deliver);
     }
   });
-  const socket = new WebSocket('ws://' + location.host + '/');
+  const socket = new WebSocket('ws://' + location.host + location.pathname);
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (ready) deliver(event);

@@ -18,7 +18,7 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
 export interface SagaInspector {
   /** Attach to every saga actor (the coordinator does, new and resumed alike). */
   readonly inspect: (event: InspectionEvent) => void;
-  /** The page to open: `http://127.0.0.1:<port>`. */
+  /** The page to open: `http://127.0.0.1:<port>/<viewer key>`. */
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;

@@ -17,9 +17,9 @@ interface InspectionMessage {
   event?: { type?: string };
 }
 
-/** A viewer of the inspector's relay, as the browser page is: it keeps every message it gets. */
-async function watch(port: number) {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+/** A viewer of the inspector's relay, as the browser page is (its URL, as ws://): it keeps every message it gets. */
+async function watch(pageUrl: string) {
+  const socket = new WebSocket(pageUrl.replace(/^http:/, 'ws:'));
   const raw: string[] = [];
   socket.on('message', (data) => raw.push(data.toString()));
   await new Promise((resolve, reject) => {
@@ -70,7 +70,7 @@ describe('the Stately inspector', () => {
   });
 
   it('shows one registration as actor, event and snapshot messages of register:<gid>, ending in scoreSaved', async () => {
-    const viewer = await watch(service.app.inspector!.port);
+    const viewer = await watch(service.app.inspector!.url);
     const password = 'inspector-password-42';
     const registered = await call(service.url, 'POST', '/register', {
       body: { id: 201, name: 'Ines', gender: 'female', password, score: 7 },
@@ -95,7 +95,7 @@ describe('the Stately inspector', () => {
   });
 
   it('replays recent messages to a page opened later', async () => {
-    const viewer = await watch(service.app.inspector!.port);
+    const viewer = await watch(service.app.inspector!.url);
     await sleep(200);
     expect(viewer.messages().some((message) => message.type === '@xstate.actor')).toBe(true);
     viewer.close();
@@ -103,14 +103,26 @@ describe('the Stately inspector', () => {
 
   it('serves the page that embeds the Stately inspector, on 127.0.0.1 only', async () => {
     const { url, port } = service.app.inspector!;
-    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/[\\w-]{24}$`));
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('https://stately.ai/inspect');
   });
 
+  it('refuses the page and the stream to whoever does not have the viewer key in the URL', async () => {
+    const { port } = service.app.inspector!;
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    // A local process: no Origin to turn it away by.
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode));
+      socket.once('open', () => resolve(undefined));
+    });
+    expect(status).toBe(401);
+  });
+
   it('refuses viewers from another web origin', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${service.app.inspector!.port}/`, {
+    const socket = new WebSocket(service.app.inspector!.url.replace(/^http:/, 'ws:'), {
       origin: 'https://elsewhere.example',
     });
     const status = await new Promise<number | undefined>((resolve) => {
@@ -156,7 +168,7 @@ describe('the inspector and the app lifecycle', () => {
     await first.app.close();
 
     const second = await start({ INSPECT: '1', INSPECT_PORT: '0' });
-    const viewer = await watch(second.app.inspector!.port);
+    const viewer = await watch(second.app.inspector!.url);
     const messages = await viewer.sagaMessages(gid, (mine) => finalSnapshot(mine) !== undefined);
     expect(finalSnapshot(messages)?.snapshot?.value).toBe('scoreSaved');
     const secrets = ['resumed-password-1', ...(await secretsOf(database, gid, 301))];
