@@ -194,14 +194,20 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
       binding: ServiceBinding,
       database: Database,
     ): Promise<RunningGrpcServer> => {
-      const server = await kit.startGrpcServer(address, binding, kit.serverCredentials(config.grpc.tls), {
-        intervalMs: HEALTH_INTERVAL_MS,
-        probe: () => answers(database),
-        onChange: (serving) =>
-          serving
-            ? logger.info({ service: binding.name }, 'database answers again: gRPC health SERVING')
-            : logger.warn({ service: binding.name }, 'database does not answer: gRPC health NOT_SERVING'),
-      });
+      const server = await kit.startGrpcServer(
+        address,
+        binding,
+        kit.serverCredentials(config.grpc.tls),
+        {
+          intervalMs: HEALTH_INTERVAL_MS,
+          probe: () => answers(database),
+          onChange: (serving) =>
+            serving
+              ? logger.info({ service: binding.name }, 'database answers again: gRPC health SERVING')
+              : logger.warn({ service: binding.name }, 'database does not answer: gRPC health NOT_SERVING'),
+        },
+        { reflection: config.grpc.reflection },
+      );
       closers.push(() => server.stop(config.api.shutdownGraceMs));
       logger.info(
         { service: binding.name, address: server.address, tls: Boolean(config.grpc.tls?.cert) },

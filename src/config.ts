@@ -8,16 +8,19 @@ import {
   integer,
   integerList,
   oneOf,
+  optionalFlag,
   optionalInteger,
   optionalText,
   text,
 } from './config/env-fields.js';
 import {
+  isLoopbackHost,
   type ListenAddress,
   parseListenAddress,
   parseServiceTarget,
   type ServiceTarget,
 } from './config/grpc-address.js';
+import { weakSecretReason } from './config/secret-strength.js';
 import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
 import type { FaultPlan } from './faults/fault-injector.js';
 import { parseFaultSpec } from './faults/fault-spec.js';
@@ -74,6 +77,8 @@ const environment = z.object({
   GRPC_TLS_CERT: optionalText(),
   GRPC_TLS_KEY: optionalText(),
   GRPC_TLS_CA: optionalText(),
+  GRPC_PLAINTEXT: flag(false),
+  GRPC_REFLECTION: optionalFlag(),
   DB_POOL_SIZE: integer({ min: 1, max: 1000, default: 16 }),
   DATA_DIR: text('.data'),
   JWT_SECRET: optionalText(),
@@ -137,6 +142,8 @@ export interface Config {
     readonly serviceToken: string | undefined;
     /** PEM contents. cert+key: serve (and call) with TLS; ca: verify peers, and require client certs. */
     readonly tls: { readonly cert?: Buffer; readonly key?: Buffer; readonly ca?: Buffer } | undefined;
+    /** Server reflection (answers without a token): on outside production, off in it unless asked for. */
+    readonly reflection: boolean;
   };
   readonly database: {
     /** undefined: use 127.0.0.1:3306 if it answers, otherwise start a private server (see db/local-server). */
@@ -209,17 +216,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const warnings: string[] = [];
 
+  const production = env.NODE_ENV === 'production';
+  /** In production a secret must not be a placeholder or typed by hand, whatever its length. */
+  const checkStrength = (name: string, value: string | undefined) => {
+    const weak = production && value !== undefined ? weakSecretReason(value) : undefined;
+    if (weak) problems.push(`${name} ${weak}; refused when NODE_ENV=production`);
+  };
   let jwtSecret = env.JWT_SECRET;
-  if (env.NODE_ENV === 'production') {
+  if (production) {
     if (jwtSecret === undefined || jwtSecret.length < MIN_PRODUCTION_SECRET_LENGTH) {
       problems.push(
         `JWT_SECRET expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production` +
           ` (generate one with: openssl rand -base64 48)`,
       );
-    }
+    } else checkStrength('JWT_SECRET', jwtSecret);
   } else if (jwtSecret === undefined) {
     const kept = developmentSecret(env.DATA_DIR);
-    if (kept) {
+    if ('secret' in kept) {
       jwtSecret = kept.secret;
       warnings.push(
         `JWT_SECRET is not set: using the development secret ${kept.created ? 'created now in' : 'kept in'} ` +
@@ -228,20 +241,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     } else {
       jwtSecret = randomBytes(32).toString('base64url');
       warnings.push(
-        `JWT_SECRET is not set and ${env.DATA_DIR} is not writable: generated a secret for this process alone; ` +
-          'tokens and sealed saga inputs will not survive a restart',
+        `JWT_SECRET is not set and the development secret cannot be used (${kept.refused}): generated a secret ` +
+          'for this process alone; tokens and sealed saga inputs will not survive a restart',
       );
     }
   }
   if (env.SAGA_SECRET_KEY !== undefined && env.SAGA_SECRET_KEY.length < MIN_PRODUCTION_SECRET_LENGTH) {
     problems.push(`SAGA_SECRET_KEY expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`);
-  }
+  } else checkStrength('SAGA_SECRET_KEY', env.SAGA_SECRET_KEY);
   if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
     problems.push(`RETRY_MAX_MS expects a value no smaller than RETRY_BASE_MS (${env.RETRY_BASE_MS})`);
   }
   if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < 16) {
     problems.push('ADMIN_TOKEN expects at least 16 characters');
-  }
+  } else checkStrength('ADMIN_TOKEN', env.ADMIN_TOKEN);
   const roles = new Set<Role>();
   for (const role of env.ROLES.split(',')
     .map((part) => part.trim())
@@ -280,6 +293,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   let serviceToken = env.SERVICE_TOKEN;
   if (serviceToken !== undefined && serviceToken.length < 16)
     problems.push('SERVICE_TOKEN expects at least 16 characters');
+  else checkStrength('SERVICE_TOKEN', serviceToken);
   if (serviceToken === undefined && (servesGrpc || callsGrpc)) {
     if (env.NODE_ENV === 'production') {
       problems.push(
@@ -319,6 +333,54 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     cert || key || ca
       ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
       : undefined;
+
+  // Plain-text gRPC off the machine carries the service token, password hashes and verifyPassword's
+  // passwords in clear (issue #14). A server uses TLS with a certificate; a client with any TLS file.
+  const clearListeners = [
+    ...(roles.has('user') ? [['USER_GRPC_ADDR', userAddress.host] as const] : []),
+    ...(roles.has('score') ? [['SCORE_GRPC_ADDR', scoreAddress.host] as const] : []),
+  ].filter(([, host]) => !cert && !isLoopbackHost(host));
+  const clearTargets = roles.has('api')
+    ? (
+        [
+          ['USER_SERVICE', services.user],
+          ['SCORE_SERVICE', services.score],
+        ] as const
+      ).filter(
+        ([, location]) =>
+          location.kind === 'grpc' && !tls && !location.hosts.every((host) => isLoopbackHost(host)),
+      )
+    : [];
+  const clear = [...clearListeners.map(([name]) => name), ...clearTargets.map(([name]) => name)];
+  if (clear.length > 0) {
+    const what = `gRPC in plain text beyond this machine (${clear.join(', ')}): the service token, password hashes and passwords cross the network in clear`;
+    if (production && !env.GRPC_PLAINTEXT) {
+      problems.push(
+        `${clear[0]} is not a loopback address and no TLS is configured: ${what}; set GRPC_TLS_CERT and GRPC_TLS_KEY` +
+          ' (GRPC_TLS_CA on clients), or GRPC_PLAINTEXT=true if the network is yours to trust',
+      );
+    } else warnings.push(`${what}${env.GRPC_PLAINTEXT ? ' (GRPC_PLAINTEXT=true)' : ''}`);
+  }
+
+  // Without a URL the service falls back to root@127.0.0.1 with no password, or a private server: for a
+  // developer's machine, never for production.
+  const api = roles.has('api');
+  const databaseNeeds = [
+    ...(roles.has('user') || (api && services.user.kind === 'local')
+      ? [['USER_DATABASE_URL', env.USER_DATABASE_URL] as const]
+      : []),
+    ...(roles.has('score') || (api && services.score.kind === 'local')
+      ? [['SCORE_DATABASE_URL', env.SCORE_DATABASE_URL] as const]
+      : []),
+    ...(api ? [['SAGA_DATABASE_URL', env.SAGA_DATABASE_URL] as const] : []),
+  ];
+  const unset = databaseNeeds.filter(([, url]) => (url ?? env.DATABASE_URL) === undefined);
+  if (production && unset.length > 0) {
+    problems.push(
+      `DATABASE_URL is required when NODE_ENV=production (or ${unset.map(([name]) => name).join(', ')}):` +
+        ' without one the service would use root@127.0.0.1 with no password, or start a private server',
+    );
+  }
 
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY ${trustProxy}`);
@@ -376,7 +438,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     log: { level: env.LOG_LEVEL },
     roles,
     services,
-    grpc: { userAddress, scoreAddress, deadlineMs: env.GRPC_DEADLINE_MS, serviceToken, tls },
+    grpc: {
+      userAddress,
+      scoreAddress,
+      deadlineMs: env.GRPC_DEADLINE_MS,
+      serviceToken,
+      tls,
+      reflection: env.GRPC_REFLECTION ?? !production,
+    },
     database: {
       url: env.DATABASE_URL,
       userUrl: env.USER_DATABASE_URL ?? env.DATABASE_URL,

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestApp, type TestApp } from '../helpers/app.js';
-import { rawCall, rawClients, SERVICE_TOKEN } from '../helpers/grpc.js';
+import { rawCall, rawClients, reflectedServices, SERVICE_TOKEN } from '../helpers/grpc.js';
 
 // The gRPC side of issue #14: what whoever holds the service token can do with the user service.
 
@@ -55,5 +55,30 @@ describe('user.User/verifyPassword', () => {
       response: { ok: false },
     });
     user.close();
+  });
+});
+
+describe('server reflection in production', () => {
+  const production = {
+    NODE_ENV: 'production',
+    JWT_SECRET: 'Zp4vQ9mX2rT7wK1yB6nH3sL8dF5gJ0cA',
+  };
+  let apps: TestApp[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    apps = [];
+  });
+
+  it('is off: it answers without a token, describing every method to whoever asks', async () => {
+    const app = await startTestApp(production);
+    apps.push(app);
+    expect(await reflectedServices(app.app.grpc.user?.address as string)).toBe(grpc.status.UNIMPLEMENTED);
+    expect(await reflectedServices(app.app.grpc.score?.address as string)).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('is on when GRPC_REFLECTION=true asks for it', async () => {
+    const app = await startTestApp({ ...production, GRPC_REFLECTION: 'true' });
+    apps.push(app);
+    expect(await reflectedServices(app.app.grpc.user?.address as string)).toEqual(['user.User']);
   });
 });

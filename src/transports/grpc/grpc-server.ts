@@ -34,15 +34,18 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /**
- * One server for one role: the service itself, the standard health service (grpc.health.v1) and server
- * reflection, so grpcurl-style tools work. Health and reflection answer without the service token: they
- * carry no data (orchestrator probes cannot send metadata), while every call of our services needs it.
+ * One server for one role: the service itself, the standard health service (grpc.health.v1) and, when
+ * asked for, server reflection, so grpcurl-style tools work. Health and reflection answer without the
+ * service token (orchestrator probes cannot send metadata), while every call of our services needs it.
+ * Reflection describes every method and message to whoever asks, so production leaves it off unless
+ * GRPC_REFLECTION says otherwise (issue #14).
  */
 export async function startGrpcServer(
   address: ListenAddress,
   binding: ServiceBinding,
   credentials: grpc.ServerCredentials,
   readiness?: HealthProbe,
+  options: { readonly reflection?: boolean } = {},
 ): Promise<RunningGrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(tolerantDefinition(binding.definition), binding.implementation);
@@ -72,7 +75,9 @@ export async function startGrpcServer(
         });
     }, readiness.intervalMs);
   timer?.unref();
-  new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
+  if (options.reflection) {
+    new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
+  }
 
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const port = await new Promise<number>((resolve, reject) =>
