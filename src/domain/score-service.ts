@@ -84,7 +84,7 @@ export function createScoreService(
 
     async getUserScore(userId) {
       checkUserId(userId, 'userId');
-      const score = await readThrough(cache, userId, 'score', counters);
+      const score = await readThrough(cache, userId, 'score', counters, (key) => store.findByUserId(key));
       if (score === undefined) throw new NotFound('score_not_found');
       return score;
     },

@@ -97,7 +97,7 @@ export function createUserService(
 
     async getUser(id) {
       checkUserId(id);
-      const user = await readThrough(cache, id, 'user', counters);
+      const user = await readThrough(cache, id, 'user', counters, (key) => store.findById(key));
       if (user === undefined) throw new NotFound('user_not_found');
       return user;
     },
