@@ -12,6 +12,7 @@ import { createSagaLog } from './db/saga-log.js';
 import { createSagaQueries } from './db/saga-queries.js';
 import { createScoreStore } from './db/score-store.js';
 import { createUserStore } from './db/user-store.js';
+import { type CacheInvalidation, localOnly } from './domain/cache.js';
 import { createScoreService, type ScoreService } from './domain/score-service.js';
 import { createSecretBox } from './domain/secret-box.js';
 import { createUserService, type UserService } from './domain/user-service.js';
@@ -134,6 +135,22 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const databaseFor = (url: string | undefined) =>
       databases.get(url ?? (fallbackUrl as string)) as Database;
 
+    // Replicas and monoliths sharing a database tell each other what their compensations deleted.
+    let invalidation: CacheInvalidation = localOnly;
+    if (config.cache.redisUrl !== undefined && (plan.hostsUser || plan.hostsScore)) {
+      const { connectRedisInvalidation } = await import('./cache/redis-invalidation.js');
+      const redis = await connectRedisInvalidation(
+        config.cache.redisUrl,
+        logger.child({ component: 'cache' }),
+      );
+      closers.push(() => redis.close());
+      invalidation = redis;
+      logger.info(
+        { redis: redactUrl(config.cache.redisUrl) },
+        'cache invalidation across processes over Redis',
+      );
+    }
+
     // FAULTS (tests and benches only): the no-op injector when unset, and then the wrappers add nothing.
     const faults = createFaultInjector(config.faults);
     let localUsers: UserService | undefined;
@@ -145,7 +162,10 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           config.cache,
           metrics.cache,
           // Per user id, whoever asks (HTTP /login, gRPC verifyPassword): loose, so the owner still gets in.
-          { passwordChecksPerId: { max: config.api.login.maxPerId, windowMs: config.api.login.windowMs } },
+          {
+            passwordChecksPerId: { max: config.api.login.maxPerId, windowMs: config.api.login.windowMs },
+            invalidation,
+          },
         ),
         faults,
       );
@@ -156,6 +176,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
           config.score,
           config.cache,
           metrics.cache,
+          invalidation,
         ),
         faults,
       );

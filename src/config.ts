@@ -85,6 +85,18 @@ const environment = z.object({
   JWT_EXPIRES_IN: integer({ min: 1, max: 31_536_000, default: 86_400 }),
   CACHE_MAX: integer({ min: 1, default: 10_000 }),
   CACHE_TTL_MS: integer({ min: 1, default: 60_000 }),
+  REDIS_URL: optionalText().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    let protocol = '';
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      ctx.addIssue({ code: 'custom', message: `expects a redis:// or rediss:// URL, got "${value}"` });
+    }
+  }),
   SCORE_REJECTED_VALUES: integerList({ default: [10] }),
   BARRIER_RETENTION: duration({ default: '7d', min: 60_000 }),
   BARRIER_PRUNE_INTERVAL: duration({ default: '1h' }),
@@ -156,7 +168,8 @@ export interface Config {
     readonly dataDir: string;
   };
   readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
-  readonly cache: { readonly max: number; readonly ttlMs: number };
+  /** `redisUrl`: where processes tell each other which cached rows a compensation deleted. */
+  readonly cache: { readonly max: number; readonly ttlMs: number; readonly redisUrl: string | undefined };
   readonly score: { readonly rejectedValues: readonly number[] };
   readonly barrier: { readonly retentionMs: number; readonly pruneIntervalMs: number };
   readonly saga: {
@@ -455,7 +468,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       dataDir: env.DATA_DIR,
     },
     jwt: { secret: jwtSecret as string, expiresInSeconds: env.JWT_EXPIRES_IN },
-    cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS },
+    cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS, redisUrl: env.REDIS_URL },
     score: { rejectedValues: env.SCORE_REJECTED_VALUES },
     barrier: { retentionMs: env.BARRIER_RETENTION, pruneIntervalMs: env.BARRIER_PRUNE_INTERVAL },
     saga: {

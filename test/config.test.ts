@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     expect(config.api.trustProxy).toBe(false);
     expect(config.jwt.expiresInSeconds).toBe(86_400);
     expect(config.score.rejectedValues).toEqual([10]);
-    expect(config.cache).toEqual({ max: 10_000, ttlMs: 60_000 });
+    expect(config.cache).toEqual({ max: 10_000, ttlMs: 60_000, redisUrl: undefined });
     expect(config.database.url).toBeUndefined();
     expect(config.barrier).toEqual({ retentionMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000 });
   });
@@ -214,6 +214,16 @@ describe('loadConfig', () => {
     );
     expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8' }).api.trustProxy).toEqual(['10.0.0.0/8']);
     expect(loadConfig({ TRUST_PROXY: 'true' }).warnings.join()).toMatch(/TRUST_PROXY=true trusts every/);
+  });
+
+  it('reads REDIS_URL, unset by default, and names it when it is not a Redis URL', () => {
+    expect(loadConfig({}).cache.redisUrl).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).cache.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(loadConfig({ REDIS_URL: 'rediss://cache.internal:6380' }).cache.redisUrl).toBe(
+      'rediss://cache.internal:6380',
+    );
+    expect(() => loadConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL expects a redis:\/\//);
+    expect(() => loadConfig({ REDIS_URL: 'cache:6379' })).toThrow(/REDIS_URL expects/);
   });
 
   it('reads the abuse limits and the HTTP timeouts', () => {

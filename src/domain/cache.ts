@@ -15,6 +15,29 @@ export interface CacheCounters {
 
 export const uncounted: CacheCounters = { hit() {}, miss() {} };
 
+/** What a process does when another one says cached entries are stale. */
+export interface InvalidationListener {
+  /** Forget one key (its row was deleted or replaced elsewhere). */
+  drop(key: string): void;
+  /** Forget everything: invalidations may have been missed (the channel was down). */
+  dropAll(): void;
+}
+
+/**
+ * Cache invalidation across processes: replicas of a service (or several monoliths on one database)
+ * each hold their own cache, and a compensation run in one of them must not leave the others serving
+ * the deleted row until it expires (issue #14). How the word travels is not the domain's business.
+ */
+export interface CacheInvalidation {
+  /** Tells the other processes that `key` of the cache `name` is stale; returns at once. */
+  publish(name: string, key: string | number): void;
+  /** Hears what the other processes publish for the cache `name`. */
+  subscribe(name: string, listener: InvalidationListener): void;
+}
+
+/** One process alone: nothing to tell anyone (entries live until CACHE_TTL_MS). */
+export const localOnly: CacheInvalidation = { publish() {}, subscribe() {} };
+
 /**
  * One read through `cache`, counted. A hit is answered by a plain `get`, without lru-cache's fetch
  * machinery (a promise and a status object per call were a third of `GET /user`'s CPU; bench/NOTES.md).

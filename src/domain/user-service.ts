@@ -7,7 +7,14 @@ import {
   type BranchReply,
   refuseHanging,
 } from './branch.js';
-import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
+import {
+  type CacheCounters,
+  type CacheInvalidation,
+  type CacheOptions,
+  localOnly,
+  readThrough,
+  uncounted,
+} from './cache.js';
 import { InvalidArgument, NotFound } from './errors.js';
 import { verifyPassword as checkPassword, PASSWORD_MAX } from './password.js';
 import { checkNewUser, checkUserId, type NewUser, type StoredUser, type User } from './user.js';
@@ -58,7 +65,11 @@ export interface UserServiceOptions {
    * per-client limits live in the HTTP transport.
    */
   readonly passwordChecksPerId?: AttemptLimit;
+  /** Tells other processes when a user is deleted here, and hears them (REDIS_URL). */
+  readonly invalidation?: CacheInvalidation;
 }
+
+const CACHE_NAME = 'user';
 
 export function createUserService(
   store: UserStore,
@@ -73,6 +84,11 @@ export function createUserService(
     max: cacheOptions.max,
     ttl: cacheOptions.ttlMs,
     fetchMethod: (id) => store.findById(id),
+  });
+  const invalidation = options.invalidation ?? localOnly;
+  invalidation.subscribe(CACHE_NAME, {
+    drop: (key) => cache.delete(Number(key)),
+    dropAll: () => cache.clear(),
   });
 
   return {
@@ -92,6 +108,7 @@ export function createUserService(
       const id = checkUserId(target.id);
       const run = await store.branches.run(branch, (writes) => writes.deleteById(id));
       cache.delete(id);
+      invalidation.publish(CACHE_NAME, id);
       return { outcome: run.outcome, value: null };
     },
 
