@@ -10,6 +10,7 @@ import { migrateDatabase, migrationsApplied } from './db/migrate.js';
 import type { MigrationSetName } from './db/migration-sets.js';
 import { createSagaLog } from './db/saga-log.js';
 import { createSagaQueries } from './db/saga-queries.js';
+import { startSagaPruner } from './db/saga-retention.js';
 import { createScoreStore } from './db/score-store.js';
 import { createUserStore } from './db/user-store.js';
 import { type CacheInvalidation, localOnly } from './domain/cache.js';
@@ -315,6 +316,16 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     }
 
     const sagaDatabase = databaseFor(config.database.sagaUrl);
+    closers.push(
+      startSagaPruner(
+        sagaDatabase.db,
+        {
+          retentionMs: config.saga.retention.retentionMs,
+          intervalMs: config.saga.retention.pruneIntervalMs,
+        },
+        logger,
+      ),
+    );
     const sagaLog = withSagaLogFaults(createSagaLog(sagaDatabase.db), faults);
     const secrets = createSecretBox(config.saga.secretKey);
     let inspector: SagaInspector | undefined;

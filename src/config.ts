@@ -100,6 +100,8 @@ const environment = z.object({
   SCORE_REJECTED_VALUES: integerList({ default: [10] }),
   BARRIER_RETENTION: duration({ default: '7d', min: 60_000 }),
   BARRIER_PRUNE_INTERVAL: duration({ default: '1h' }),
+  SAGA_RETENTION: duration({ default: '30d', min: 3_600_000 }),
+  SAGA_PRUNE_INTERVAL: duration({ default: '1h' }),
   SAGA_TIMEOUT_MS: integer({ min: 100, default: 30_000 }),
   RETRY_BASE_MS: integer({ min: 1, default: 100 }),
   RETRY_FACTOR: integer({ min: 1, max: 10, default: 2 }),
@@ -178,6 +180,8 @@ export interface Config {
     readonly alertRetryLimit: number;
     readonly leaseMs: number;
     readonly recoveryIntervalMs: number;
+    /** Final sagas that finished longer ago than `retentionMs` are deleted, every `pruneIntervalMs` (0: never). */
+    readonly retention: { readonly retentionMs: number; readonly pruneIntervalMs: number };
     /** Seals secrets (password hashes) in saga input; derived from JWT_SECRET unless SAGA_SECRET_KEY is set. */
     readonly secretKey: string;
     readonly coordinatorId: string | undefined;
@@ -405,6 +409,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`TRUST_PROXY=true is refused when NODE_ENV=production: it ${why}`);
     else warnings.push(`TRUST_PROXY=true ${why}`);
   }
+  // A pruned saga's Idempotency-Key starts a new saga with the same gid: its branches must not find the
+  // old saga's barrier rows, which would make them look already done (or compensated).
+  if (env.SAGA_RETENTION <= env.BARRIER_RETENTION) {
+    problems.push(
+      `SAGA_RETENTION expects more than BARRIER_RETENTION (${env.BARRIER_RETENTION} ms): a saga's barrier rows must be gone before its Idempotency-Key can start a new saga`,
+    );
+  }
   if (env.HTTP_CONNECTION_TIMEOUT <= env.REGISTER_WAIT_MS) {
     problems.push(
       `HTTP_CONNECTION_TIMEOUT expects more than REGISTER_WAIT_MS (${env.REGISTER_WAIT_MS} ms): a registration waits that long on a silent connection`,
@@ -477,6 +488,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       alertRetryLimit: env.ALERT_RETRY_LIMIT,
       leaseMs: env.SAGA_LEASE_MS,
       recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
+      retention: { retentionMs: env.SAGA_RETENTION, pruneIntervalMs: env.SAGA_PRUNE_INTERVAL },
       secretKey: env.SAGA_SECRET_KEY ?? (jwtSecret as string),
       coordinatorId: env.COORDINATOR_ID,
     },

@@ -189,6 +189,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BARRIER_RETENTION: '7 days' })).toThrow(/BARRIER_RETENTION expects a duration/);
   });
 
+  it('keeps final sagas SAGA_RETENTION long, longer than their barrier rows', () => {
+    expect(loadConfig({}).saga.retention).toEqual({
+      retentionMs: 30 * 86_400_000,
+      pruneIntervalMs: 3_600_000,
+    });
+    expect(loadConfig({ SAGA_RETENTION: '90d', SAGA_PRUNE_INTERVAL: '0' }).saga.retention).toEqual({
+      retentionMs: 90 * 86_400_000,
+      pruneIntervalMs: 0,
+    });
+    expect(() => loadConfig({ SAGA_RETENTION: '7d' })).toThrow(
+      /SAGA_RETENTION expects more than BARRIER_RETENTION/,
+    );
+    expect(() => loadConfig({ SAGA_RETENTION: '10m' })).toThrow(/SAGA_RETENTION expects a duration/);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ PORT: '', HOST: '' }).http).toMatchObject({ host: '127.0.0.1', port: 8888 });
   });

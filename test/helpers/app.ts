@@ -25,6 +25,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     BARRIER_PRUNE_INTERVAL: '0',
+    SAGA_PRUNE_INTERVAL: '0',
     // Every test registers from 127.0.0.1; the register limit has tests of its own that set it.
     REGISTER_RATE_MAX: '1000000',
     SERVICE_TOKEN: TEST_SERVICE_TOKEN,
