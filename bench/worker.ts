@@ -110,7 +110,11 @@ async function logFloor() {
     });
     if (created !== 'created') throw new Error('gid taken');
     await branches.registration(gid, input.user.id);
-    const saved = await log.save(gid, 'bench', { ...progress, status: 'succeeded', state: 'scoreSaved' });
+    const saved = await log.save(
+      gid,
+      { owner: 'bench', generation: 1 },
+      { ...progress, status: 'succeeded', state: 'scoreSaved' },
+    );
     if (!saved) throw new Error('saga row not saved');
   });
   await database.close();

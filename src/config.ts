@@ -13,17 +13,16 @@ import {
   optionalText,
   text,
 } from './config/env-fields.js';
+import { type FaultPlan, parseFaultSpec } from './config/fault-plan.js';
+import { weakSecretReason } from './config/secret-strength.js';
+import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
 import {
   isLoopbackHost,
   type ListenAddress,
   parseListenAddress,
   parseServiceTarget,
   type ServiceTarget,
-} from './config/grpc-address.js';
-import { weakSecretReason } from './config/secret-strength.js';
-import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
-import type { FaultPlan } from './faults/fault-injector.js';
-import { parseFaultSpec } from './faults/fault-spec.js';
+} from './transports/grpc/grpc-address.js';
 
 export const roleNames = ['api', 'user', 'score'] as const;
 export type Role = (typeof roleNames)[number];

@@ -1,3 +1,4 @@
+import { and, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/mysql2';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
@@ -11,6 +12,8 @@ import {
 import { DomainError } from '../domain/errors.js';
 import { branchPoolOf, type Db, type Tx } from './connection.js';
 import { translateDbError } from './db-errors.js';
+import { barrier } from './schema/barrier.js';
+import { sqlBuilder, statement } from './statement.js';
 
 // Each branch call holds one barrier per op, as DTM's first barrier in a call ("01"). A branch that
 // needs several barriers in one call would number them 02, 03, ... exactly as DTM does.
@@ -77,13 +80,34 @@ export async function withBarrier<T>(
   }
 }
 
-// The barrier runs on every branch call: its statements are plain prepared SQL rather than built by
-// drizzle per call (query building was a fifth of the engine's CPU; bench/NOTES.md). Same table, same
-// columns as schema/barrier.ts.
-const INSERT_BARRIER =
-  'INSERT IGNORE INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)';
-const SELECT_REASON =
-  'SELECT reason FROM barrier WHERE gid = ? AND branch_id = ? AND op = ? AND barrier_id = ?';
+// The barrier runs on every branch call: its statements are built once (query building per call was a
+// fifth of the engine's CPU; bench/NOTES.md) and run as prepared statements.
+const INSERT_BARRIER = statement<'transType' | 'gid' | 'branchId' | 'op' | 'reason'>(
+  sqlBuilder
+    .insert(barrier)
+    .ignore()
+    .values({
+      transType: sql.placeholder('transType'),
+      gid: sql.placeholder('gid'),
+      branchId: sql.placeholder('branchId'),
+      op: sql.placeholder('op'),
+      barrierId: BARRIER_ID,
+      reason: sql.placeholder('reason'),
+    }),
+);
+const SELECT_REASON = statement<'gid' | 'branchId' | 'op'>(
+  sqlBuilder
+    .select({ reason: barrier.reason })
+    .from(barrier)
+    .where(
+      and(
+        eq(barrier.gid, sql.placeholder('gid')),
+        eq(barrier.branchId, sql.placeholder('branchId')),
+        eq(barrier.op, sql.placeholder('op')),
+        eq(barrier.barrierId, BARRIER_ID),
+      ),
+    ),
+);
 
 async function insertBarrier(
   connection: PoolConnection,
@@ -91,14 +115,16 @@ async function insertBarrier(
   op: string,
   reason: string,
 ): Promise<boolean> {
-  const [result] = await connection.execute<ResultSetHeader>(INSERT_BARRIER, [
-    branch.transType,
-    branch.gid,
-    branch.branchId,
-    op,
-    BARRIER_ID,
-    reason,
-  ]);
+  const [result] = await connection.execute<ResultSetHeader>(
+    INSERT_BARRIER.sql,
+    INSERT_BARRIER.bind({
+      transType: branch.transType,
+      gid: branch.gid,
+      branchId: branch.branchId,
+      op,
+      reason,
+    }),
+  );
   return result.affectedRows === 1;
 }
 
@@ -108,12 +134,10 @@ async function repeatOutcome(
   branch: BranchRef,
 ): Promise<'duplicate' | 'hanging'> {
   if (isCompensatingOp(branch.op)) return 'duplicate';
-  const [rows] = await connection.execute<RowDataPacket[]>(SELECT_REASON, [
-    branch.gid,
-    branch.branchId,
-    branch.op,
-    BARRIER_ID,
-  ]);
+  const [rows] = await connection.execute<RowDataPacket[]>(
+    SELECT_REASON.sql,
+    SELECT_REASON.bind({ gid: branch.gid, branchId: branch.branchId, op: branch.op }),
+  );
   const row = rows[0];
   return row !== undefined && row.reason !== branch.op ? 'hanging' : 'duplicate';
 }

@@ -3,8 +3,10 @@ import type { ResultSetHeader } from 'mysql2/promise';
 import type { ErrorInfo } from '../domain/errors.js';
 import {
   activeSagaStatuses,
+  FIRST_GENERATION,
   isFinalStatus,
   type NewSaga,
+  type RunnableType,
   type SagaLog,
   type SagaProgress,
   type SagaRecord,
@@ -13,6 +15,7 @@ import {
 import type { Db } from './connection.js';
 import { dbCall, isDuplicateKey, translateDbError } from './db-errors.js';
 import { sagas } from './schema/saga.js';
+import { sqlBuilder, statement } from './statement.js';
 
 const isActive = inArray(sagas.status, [...activeSagaStatuses]);
 
@@ -21,34 +24,83 @@ function leaseUntil(leaseMs: number): SQL {
   return sql`NOW(3) + INTERVAL ${leaseMs * 1000} MICROSECOND`;
 }
 
-// create and save run for every saga: plain prepared SQL, not built by drizzle per call (see
-// bench/NOTES.md). The columns are schema/saga.ts's; progressValues gives them in this order.
-const PROGRESS_COLUMNS = 'status, state, snapshot, results, attempts, next_attempt_at, last_error, error';
-const INSERT_SAGA = `INSERT INTO saga (gid, type, machine_version, input, request_fingerprint, subject, owner, lease_expires_at, finished_at, ${PROGRESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, IF(?, NOW(3), NULL), ?, ?, ?, ?, ?, ?, ?, ?)`;
+const progressPlaceholders = {
+  status: sql.placeholder('status'),
+  state: sql.placeholder('state'),
+  snapshot: sql.placeholder('snapshot'),
+  results: sql.placeholder('results'),
+  attempts: sql.placeholder('attempts'),
+  nextAttemptAt: sql.placeholder('nextAttemptAt'),
+  lastError: sql.placeholder('lastError'),
+  error: sql.placeholder('error'),
+};
+type ProgressName = keyof typeof progressPlaceholders;
+
+// create and save run for every saga: built once from the schema, run as prepared statements
+// (statement.ts). The lease expiry and finished_at are computed by the database's clock.
+const INSERT_SAGA = statement<
+  | ProgressName
+  | 'gid'
+  | 'type'
+  | 'machineVersion'
+  | 'input'
+  | 'requestFingerprint'
+  | 'subject'
+  | 'owner'
+  | 'leaseGeneration'
+  | 'leaseMicros'
+  | 'final'
+>(
+  sqlBuilder.insert(sagas).values({
+    gid: sql.placeholder('gid'),
+    type: sql.placeholder('type'),
+    machineVersion: sql.placeholder('machineVersion'),
+    input: sql.placeholder('input'),
+    requestFingerprint: sql.placeholder('requestFingerprint'),
+    subject: sql.placeholder('subject'),
+    owner: sql.placeholder('owner'),
+    leaseGeneration: sql.placeholder('leaseGeneration'),
+    leaseExpiresAt: sql`NOW(3) + INTERVAL ${sql.placeholder('leaseMicros')} MICROSECOND`,
+    finishedAt: sql`IF(${sql.placeholder('final')}, NOW(3), NULL)`,
+    ...progressPlaceholders,
+  }),
+);
 // finished_at is kept once set: a final state written twice does not move the saga in the throughput buckets.
-const UPDATE_PROGRESS = `UPDATE saga SET ${PROGRESS_COLUMNS.split(', ')
-  .map((column) => `${column} = ?`)
-  .join(
-    ', ',
-  )}, finished_at = IF(?, COALESCE(finished_at, NOW(3)), NULL), updated_at = NOW(3) WHERE gid = ? AND owner = ?`;
+const UPDATE_PROGRESS = statement<ProgressName | 'final' | 'gid' | 'owner' | 'generation'>(
+  sqlBuilder
+    .update(sagas)
+    .set({
+      // set() takes SQL, not bare placeholders: each is a parameter encoded by its column's type.
+      ...(Object.fromEntries(
+        Object.entries(progressPlaceholders).map(([name, placeholder]) => [
+          name,
+          sql`${sql.param(placeholder, sagas[name as ProgressName])}`,
+        ]),
+      ) as Record<ProgressName, SQL>),
+      finishedAt: sql`IF(${sql.placeholder('final')}, COALESCE(${sagas.finishedAt}, NOW(3)), NULL)`,
+      updatedAt: sql`NOW(3)`,
+    })
+    .where(
+      and(
+        eq(sagas.gid, sql.placeholder('gid')),
+        eq(sagas.owner, sql.placeholder('owner')),
+        eq(sagas.leaseGeneration, sql.placeholder('generation')),
+      ),
+    ),
+);
 
-function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-type SqlValue = string | number | Date | null;
-
-function progressValues(progress: SagaProgress): SqlValue[] {
-  return [
-    progress.status,
-    progress.state,
-    JSON.stringify(progress.snapshot),
-    json(progress.results),
-    progress.attempts,
-    progress.nextAttemptAt,
-    json(progress.lastError),
-    json(progress.error),
-  ];
+function progressValues(progress: SagaProgress): Record<ProgressName | 'final', unknown> {
+  return {
+    status: progress.status,
+    state: progress.state,
+    snapshot: progress.snapshot,
+    results: progress.results,
+    attempts: progress.attempts,
+    nextAttemptAt: progress.nextAttemptAt,
+    lastError: progress.lastError,
+    error: progress.error,
+    final: isFinalStatus(progress.status) ? 1 : 0,
+  };
 }
 
 type Row = typeof sagas.$inferSelect;
@@ -70,6 +122,7 @@ function toRecord(row: Row): SagaRecord {
     requestFingerprint: row.requestFingerprint,
     subject: row.subject,
     owner: row.owner,
+    leaseGeneration: row.leaseGeneration,
     leaseExpiresAt: row.leaseExpiresAt,
     finishedAt: row.finishedAt,
     createdAt: row.createdAt,
@@ -77,22 +130,29 @@ function toRecord(row: Row): SagaRecord {
   };
 }
 
+function runnableBy(kind: RunnableType): SQL | undefined {
+  return and(eq(sagas.type, kind.type), eq(sagas.machineVersion, kind.version));
+}
+
 export function createSagaLog(db: Db): SagaLog {
   return {
     async create(saga: NewSaga) {
       try {
-        await db.$client.execute(INSERT_SAGA, [
-          saga.gid,
-          saga.type,
-          saga.machineVersion,
-          JSON.stringify(saga.input),
-          saga.requestFingerprint,
-          saga.subject,
-          saga.owner,
-          saga.leaseMs * 1000,
-          isFinalStatus(saga.status) ? 1 : 0,
-          ...progressValues(saga),
-        ]);
+        await db.$client.execute(
+          INSERT_SAGA.sql,
+          INSERT_SAGA.bind({
+            gid: saga.gid,
+            type: saga.type,
+            machineVersion: saga.machineVersion,
+            input: saga.input,
+            requestFingerprint: saga.requestFingerprint,
+            subject: saga.subject,
+            owner: saga.owner,
+            leaseGeneration: FIRST_GENERATION,
+            leaseMicros: saga.leaseMs * 1000,
+            ...progressValues(saga),
+          }),
+        );
         return 'created';
       } catch (error) {
         if (isDuplicateKey(error)) return 'exists';
@@ -100,14 +160,17 @@ export function createSagaLog(db: Db): SagaLog {
       }
     },
 
-    save: (gid, owner, progress) =>
+    save: (gid, lease, progress) =>
       dbCall(async () => {
-        const [result] = await db.$client.execute<ResultSetHeader>(UPDATE_PROGRESS, [
-          ...progressValues(progress),
-          isFinalStatus(progress.status) ? 1 : 0,
-          gid,
-          owner,
-        ]);
+        const [result] = await db.$client.execute<ResultSetHeader>(
+          UPDATE_PROGRESS.sql,
+          UPDATE_PROGRESS.bind({
+            ...progressValues(progress),
+            gid,
+            owner: lease.owner,
+            generation: lease.generation,
+          }),
+        );
         // mysql2 asks for found rows, so an unchanged row still counts: 0 means someone else owns it now.
         return result.affectedRows === 1;
       }),
@@ -127,11 +190,13 @@ export function createSagaLog(db: Db): SagaLog {
         return result.affectedRows;
       }),
 
-    claimExpired: (owner, leaseMs, limit) =>
+    claimExpired: (owner, leaseMs, limit, runnable) =>
       dbCall(async () => {
+        if (runnable.length === 0) return [];
         const expired = and(
           isActive,
           or(isNull(sagas.leaseExpiresAt), lt(sagas.leaseExpiresAt, sql`NOW(3)`)),
+          or(...runnable.map((kind) => runnableBy(kind))),
         );
         const candidates = await db
           .select({ gid: sagas.gid })
@@ -145,7 +210,11 @@ export function createSagaLog(db: Db): SagaLog {
         // second finds the lease renewed by the first and takes nothing.
         await db
           .update(sagas)
-          .set({ owner, leaseExpiresAt: leaseUntil(leaseMs) })
+          .set({
+            owner,
+            leaseGeneration: sql`${sagas.leaseGeneration} + 1`,
+            leaseExpiresAt: leaseUntil(leaseMs),
+          })
           .where(and(inArray(sagas.gid, gids), expired));
         const rows = await db
           .select()
@@ -154,12 +223,13 @@ export function createSagaLog(db: Db): SagaLog {
         return rows.map(toRecord);
       }),
 
-    release: (owner) =>
+    release: (owner, gids) =>
       dbCall(async () => {
+        if (gids?.length === 0) return 0;
         const [result] = await db
           .update(sagas)
           .set({ owner: null, leaseExpiresAt: null })
-          .where(and(eq(sagas.owner, owner), isActive));
+          .where(and(eq(sagas.owner, owner), isActive, gids ? inArray(sagas.gid, [...gids]) : undefined));
         return result.affectedRows;
       }),
 

@@ -8,6 +8,7 @@ import type {
   SagaStats,
   SagaSummary,
   ThroughputBucket,
+  UnfinishedSagas,
 } from '../domain/saga-queries.js';
 import type { Db } from './connection.js';
 import { dbCall } from './db-errors.js';
@@ -91,6 +92,13 @@ export function createSagaQueries(db: Db): SagaQueries {
     return { sagas: shown, next: more && last ? { createdAt: last.createdAt, gid: last.gid } : null };
   }
 
+  async function databaseNow(): Promise<Date> {
+    const [rows] = (await db.execute(sql`SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now`)) as unknown as [
+      Array<{ now: string | number }>,
+    ];
+    return new Date(Number(rows[0]?.now));
+  }
+
   return {
     list: (filter) =>
       dbCall(async () => {
@@ -114,10 +122,7 @@ export function createSagaQueries(db: Db): SagaQueries {
 
     stats: (windowMinutes) =>
       dbCall(async (): Promise<SagaStats> => {
-        const [clockRows] = (await db.execute(
-          sql`SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now`,
-        )) as unknown as [Array<{ now: string | number }>];
-        const now = new Date(Number(clockRows[0]?.now));
+        const now = await databaseNow();
 
         // Read from (status, type, created_at) alone: no table rows are touched.
         const counted = await db
@@ -184,6 +189,28 @@ export function createSagaQueries(db: Db): SagaQueries {
           },
           throughput,
         };
+      }),
+
+    unfinishedOlderThan: (olderThanMs, limit) =>
+      dbCall(async (): Promise<UnfinishedSagas> => {
+        const now = await databaseNow();
+        const before = new Date(now.getTime() - olderThanMs);
+        // One ordered probe per active status on (status, created_at), as for oldestActive: normally a
+        // handful of rows, read from the index range alone however large the log is.
+        const each = await Promise.all(
+          activeSagaStatuses.map((status) =>
+            db
+              .select({ gid: sagas.gid, createdAt: sagas.createdAt })
+              .from(sagas, { forceIndex: 'idx_saga_status_created' })
+              .where(and(eq(sagas.status, status), lt(sagas.createdAt, before)))
+              .orderBy(asc(sagas.createdAt), asc(sagas.gid))
+              .limit(limit),
+          ),
+        );
+        const oldestFirst = each
+          .flat()
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.gid < b.gid ? -1 : 1));
+        return { now, sagas: oldestFirst.slice(0, limit) };
       }),
   };
 }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { BusinessFailure } from '../domain/errors.js';
 import type { UserScore } from '../domain/score.js';
 import type { ScoreStore, ScoreWrites } from '../domain/score-service.js';
@@ -6,16 +6,23 @@ import { barrierGuard } from './barrier.js';
 import type { Db, Executor } from './connection.js';
 import { dbCall, isDuplicateKey } from './db-errors.js';
 import { userScores } from './schema/score.js';
+import { sqlBuilder, statement } from './statement.js';
 
-// Prepared SQL for the branch writes, as in user-store.ts; the columns are schema/score.ts's.
-const INSERT_SCORE = 'INSERT INTO user_score (user_id, score) VALUES (?, ?)';
-const DELETE_SCORE = 'DELETE FROM user_score WHERE user_id = ?';
+// Branch writes, built once from the schema as in user-store.ts.
+const INSERT_SCORE = statement<'userId' | 'score'>(
+  sqlBuilder
+    .insert(userScores)
+    .values({ userId: sql.placeholder('userId'), score: sql.placeholder('score') }),
+);
+const DELETE_SCORE = statement<'userId'>(
+  sqlBuilder.delete(userScores).where(eq(userScores.userId, sql.placeholder('userId'))),
+);
 
 function scoreWrites(tx: Executor): ScoreWrites {
   return {
     async insert(score) {
       try {
-        await tx.$client.execute(INSERT_SCORE, [score.userId, score.score]);
+        await tx.$client.execute(INSERT_SCORE.sql, INSERT_SCORE.bind(score));
       } catch (error) {
         if (isDuplicateKey(error)) {
           throw new BusinessFailure('duplicate_score', `user ${score.userId} already has a score`);
@@ -24,7 +31,7 @@ function scoreWrites(tx: Executor): ScoreWrites {
       }
     },
     async deleteByUserId(userId) {
-      await tx.$client.execute(DELETE_SCORE, [userId]);
+      await tx.$client.execute(DELETE_SCORE.sql, DELETE_SCORE.bind({ userId }));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { BusinessFailure } from '../domain/errors.js';
 import type { StoredUser } from '../domain/user.js';
 import type { UserStore, UserWrites } from '../domain/user-service.js';
@@ -6,17 +6,32 @@ import { barrierGuard } from './barrier.js';
 import type { Db, Executor } from './connection.js';
 import { dbCall, isDuplicateKey } from './db-errors.js';
 import { users } from './schema/user.js';
+import { sqlBuilder, statement } from './statement.js';
 
-// Branch writes run for every saga: prepared SQL, not built by drizzle per call (bench/NOTES.md). The
-// table and columns are schema/user.ts's.
-const INSERT_USER = 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, ?)';
-const DELETE_USER = 'DELETE FROM user WHERE id = ?';
+// Branch writes run for every saga: built once from the schema, run as prepared statements (statement.ts).
+const INSERT_USER = statement<'id' | 'name' | 'gender' | 'passwordHash'>(
+  sqlBuilder.insert(users).values({
+    id: sql.placeholder('id'),
+    name: sql.placeholder('name'),
+    gender: sql.placeholder('gender'),
+    passwordHash: sql.placeholder('passwordHash'),
+  }),
+);
+const DELETE_USER = statement<'id'>(sqlBuilder.delete(users).where(eq(users.id, sql.placeholder('id'))));
 
 function userWrites(tx: Executor): UserWrites {
   return {
     async insert(user) {
       try {
-        await tx.$client.execute(INSERT_USER, [user.id, user.name, user.gender, user.passwordHash ?? null]);
+        await tx.$client.execute(
+          INSERT_USER.sql,
+          INSERT_USER.bind({
+            id: user.id,
+            name: user.name,
+            gender: user.gender,
+            passwordHash: user.passwordHash ?? null,
+          }),
+        );
       } catch (error) {
         if (isDuplicateKey(error))
           throw new BusinessFailure('duplicate_user', `user ${user.id} already exists`);
@@ -24,7 +39,7 @@ function userWrites(tx: Executor): UserWrites {
       }
     },
     async deleteById(id) {
-      await tx.$client.execute(DELETE_USER, [id]);
+      await tx.$client.execute(DELETE_USER.sql, DELETE_USER.bind({ id }));
     },
   };
 }

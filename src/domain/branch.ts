@@ -38,7 +38,8 @@ export function isCompensatingOp(op: BranchOp): boolean {
  * - `hanging`: an action arrived after its compensation; it did not run. Unlike DTM, which answers
  *   success here, we say so, because our coordinator must count the branch as compensated, not done.
  */
-export type BarrierOutcome = 'done' | 'duplicate' | 'nullCompensation' | 'hanging';
+export const barrierOutcomes = ['done', 'duplicate', 'nullCompensation', 'hanging'] as const;
+export type BarrierOutcome = (typeof barrierOutcomes)[number];
 
 /**
  * How a caller gives up on a branch call (a coordinator stopping, or losing the saga): a remote call is

@@ -72,10 +72,25 @@ export interface SagaStats {
   readonly throughput: ThroughputBucket[];
 }
 
-/** Read-only views over the saga log, for operators (admin API, dashboard). Every query is indexed. */
+/** Sagas not final yet, oldest first. */
+export interface UnfinishedSagas {
+  /** The database clock when they were read: ages are relative to it. */
+  readonly now: Date;
+  readonly sagas: ReadonlyArray<{ readonly gid: string; readonly createdAt: Date }>;
+}
+
+/**
+ * Read-only views over the saga log, for operators (admin API, dashboard) and the barrier pruner. Every
+ * query is indexed.
+ */
 export interface SagaQueries {
   list(filter: SagaListFilter): Promise<SagaPage>;
   stats(windowMinutes: number): Promise<SagaStats>;
+  /**
+   * The sagas still pending or compensating that were created more than `olderThanMs` ago by the
+   * database's clock, oldest first, at most `limit`: the barrier pruner keeps their rows.
+   */
+  unfinishedOlderThan(olderThanMs: number, limit: number): Promise<UnfinishedSagas>;
   /**
    * The newest saga of `type` about `subject` created no later than `notAfter`. For a user row: the
    * registration that created it (a later saga for the same id was created after the row, to be refused

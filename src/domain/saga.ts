@@ -36,6 +36,21 @@ export interface NewSaga extends SagaProgress {
   readonly leaseMs: number;
 }
 
+/**
+ * Who may write a saga's row: its owner at one claim. Every claim takes a new, larger generation, so a
+ * process that lost the saga and claimed it back cannot write with what it held before (a fencing token).
+ */
+export interface Lease {
+  readonly owner: string;
+  readonly generation: number;
+}
+
+/** A saga type and version a process can run; it claims no other. */
+export interface RunnableType {
+  readonly type: string;
+  readonly version: number;
+}
+
 export interface SagaRecord extends SagaProgress {
   readonly gid: string;
   readonly type: string;
@@ -44,6 +59,8 @@ export interface SagaRecord extends SagaProgress {
   readonly requestFingerprint: string | null;
   readonly subject: string | null;
   readonly owner: string | null;
+  /** Raised by every claim; writes carry the generation they were claimed with. */
+  readonly leaseGeneration: number;
   readonly leaseExpiresAt: Date | null;
   /** When the saga became final; null while it runs. */
   readonly finishedAt: Date | null;
@@ -51,22 +68,35 @@ export interface SagaRecord extends SagaProgress {
   readonly updatedAt: Date;
 }
 
+/** The generation of a saga's first lease, taken by the process that creates it. */
+export const FIRST_GENERATION = 1;
+
 /**
- * The coordinator's durable log. Every write that changes a running saga is fenced by its owner: a
- * process that lost its lease cannot overwrite the process that took the saga over.
+ * The coordinator's durable log. Every write that changes a running saga is fenced by its lease (owner
+ * and generation): a process that lost its lease cannot overwrite the process that took the saga over,
+ * nor, once it claimed the saga back, write what its old actor computed.
  */
 export interface SagaLog {
-  /** Inserts a saga already owned by `owner`; `exists` when the gid is taken (an idempotent replay). */
+  /** Inserts a saga leased to `owner` (generation 1); `exists` when the gid is taken (an idempotent replay). */
   create(saga: NewSaga): Promise<'created' | 'exists'>;
-  /** Writes progress if `owner` still owns the saga; false when it no longer does. */
-  save(gid: string, owner: string, progress: SagaProgress): Promise<boolean>;
+  /** Writes progress if `lease` is still the saga's; false when it is not. */
+  save(gid: string, lease: Lease, progress: SagaProgress): Promise<boolean>;
   get(gid: string): Promise<SagaRecord | undefined>;
   /** Extends the lease of every active saga `owner` holds; returns how many it still holds. */
   renewLeases(owner: string, leaseMs: number): Promise<number>;
-  /** Takes over up to `limit` active sagas whose lease has run out (their owner died or let go). */
-  claimExpired(owner: string, leaseMs: number, limit: number): Promise<SagaRecord[]>;
-  /** Lets go of every active saga `owner` holds, so another process can take them at once. */
-  release(owner: string): Promise<number>;
+  /**
+   * Takes over up to `limit` active sagas of the `runnable` types whose lease has run out (their owner
+   * died or let go), each with a new lease generation. Sagas of other types or versions are left for a
+   * process that can run them.
+   */
+  claimExpired(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    runnable: readonly RunnableType[],
+  ): Promise<SagaRecord[]>;
+  /** Lets go of the active sagas `owner` holds (all, or those among `gids`), so another process can take them at once. */
+  release(owner: string, gids?: readonly string[]): Promise<number>;
   /** Active sagas `owner` holds, among `gids` (to learn which ones it lost). */
   stillOwned(owner: string, gids: readonly string[]): Promise<Set<string>>;
 }

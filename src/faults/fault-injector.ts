@@ -1,16 +1,9 @@
 import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultPlan, FaultPoint } from '../config/fault-plan.js';
 import { TransientFailure } from '../domain/errors.js';
-import type { FaultPoint, FaultRule } from './fault-spec.js';
 
-export type { FaultPoint } from './fault-spec.js';
-
-/** What FAULTS turns on; see README (Fault injection). Test and bench runs only: refused in production. */
-export interface FaultPlan {
-  readonly rules: readonly FaultRule[];
-  /** Seeds the injector's random numbers: the same seed and the same calls give the same faults. */
-  readonly seed: number;
-}
+export type { FaultPoint } from '../config/fault-plan.js';
 
 export interface FaultInjector {
   /** False for the no-op injector: wrappers then hand back the service untouched (no cost when off). */

@@ -50,6 +50,6 @@ export function withSagaLogFaults(log: SagaLog, faults: FaultInjector): SagaLog 
   return {
     ...log,
     create: (saga) => write(() => log.create(saga)),
-    save: (gid, owner, progress) => write(() => log.save(gid, owner, progress)),
+    save: (gid, lease, progress) => write(() => log.save(gid, lease, progress)),
   };
 }

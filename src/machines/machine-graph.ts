@@ -1,8 +1,9 @@
+import { type DirectedGraphNode, toDirectedGraph } from '@xstate/graph';
 import type { AnyStateMachine } from 'xstate';
 
 /**
- * A machine's states and transitions as plain data, read from the XState machine object itself (its
- * state nodes and their transitions), never drawn by hand: `npm run machines:export` turns it into
+ * A machine's states and transitions as plain data, read from the XState machine object itself through
+ * `@xstate/graph`, never drawn by hand: `npm run machines:export` turns it into
  * Mermaid, the dashboard into an SVG.
  */
 export interface GraphNode {
@@ -35,19 +36,6 @@ export interface MachineGraph {
   readonly finals: readonly string[];
 }
 
-interface NodeLike {
-  readonly id: string;
-  readonly key: string;
-  readonly type: GraphNode['kind'];
-  readonly states: Record<string, NodeLike>;
-  readonly initial?: { readonly target: readonly NodeLike[] } | undefined;
-  readonly invoke: ReadonlyArray<{ readonly src: unknown }>;
-  readonly transitions: ReadonlyMap<
-    string,
-    ReadonlyArray<{ readonly target?: readonly NodeLike[] | undefined; readonly guard?: unknown }>
-  >;
-}
-
 function guardName(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null;
   if (typeof guard === 'string') return guard;
@@ -62,52 +50,52 @@ function eventLabel(event: string): string {
   if (done) return `${done[1]} done`;
   const error = /^xstate\.error\.actor\.(.+)$/.exec(event);
   if (error) return `${error[1]} error`;
+  if (event.startsWith('xstate.done.state.')) return 'done';
   return event;
 }
 
+/** XState's own directed graph of the machine (`@xstate/graph`), flattened to plain data. */
 export function machineGraph(machine: AnyStateMachine): MachineGraph {
-  const root = machine.root as unknown as NodeLike;
+  const root = toDirectedGraph(machine);
   const prefix = `${root.id}.`;
-  const pathOf = (node: NodeLike) => (node.id.startsWith(prefix) ? node.id.slice(prefix.length) : node.id);
+  const pathOf = (id: string) => (id.startsWith(prefix) ? id.slice(prefix.length) : id);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
 
-  const visit = (node: NodeLike, parent: string | null) => {
-    const id = pathOf(node);
-    const initialTarget = node.initial?.target[0];
+  const visit = (node: DirectedGraphNode, parent: string | null) => {
+    const { stateNode } = node;
+    const id = pathOf(node.id);
+    const initialTarget = stateNode.initial?.target[0];
     nodes.push({
       id,
-      key: node.key,
+      key: stateNode.key,
       parent,
-      kind: node.type,
-      initial: node.type === 'compound' && initialTarget ? pathOf(initialTarget) : null,
-      invokes: node.invoke.map((invoke) => String(invoke.src)),
+      kind: stateNode.type,
+      initial: stateNode.type === 'compound' && initialTarget ? pathOf(initialTarget.id) : null,
+      invokes: stateNode.invoke.map((invoke) => String(invoke.src)),
     });
-    for (const [event, transitions] of node.transitions) {
-      for (const transition of transitions) {
-        const guard = guardName(transition.guard);
-        for (const target of transition.target ?? []) {
-          edges.push({
-            source: id,
-            target: pathOf(target),
-            event,
-            guard,
-            label: `${eventLabel(event)}${guard ? ` [${guard}]` : ''}`,
-          });
-        }
-      }
+    for (const edge of node.edges) {
+      const event = edge.transition.eventType;
+      const guard = guardName(edge.transition.guard);
+      edges.push({
+        source: id,
+        target: pathOf(edge.target.id),
+        event,
+        guard,
+        label: `${eventLabel(event)}${guard ? ` [${guard}]` : ''}`,
+      });
     }
-    for (const child of Object.values(node.states)) visit(child, id);
+    for (const child of node.children) visit(child, id);
   };
-  for (const child of Object.values(root.states)) visit(child, null);
+  for (const child of root.children) visit(child, null);
 
-  const initial = root.initial?.target[0];
+  const initial = root.stateNode.initial?.target[0];
   return {
     id: root.id,
-    initial: initial ? pathOf(initial) : (nodes[0]?.id ?? ''),
+    initial: initial ? pathOf(initial.id) : (nodes[0]?.id ?? ''),
     nodes,
     edges,
-    finals: nodes.filter((node) => node.kind === 'final').map((node) => node.id),
+    finals: nodes.filter((node) => node.kind === 'final' && node.parent === null).map((node) => node.id),
   };
 }
 
@@ -137,18 +125,28 @@ export interface StepGraph {
 
 /**
  * Folds each state whose children are all atomic (a saga step's `calling` ⇄ `waiting`) into one node,
- * and drops the transitions inside it (retries): the view an operator reads a saga's path on.
+ * and drops the transitions inside it (retries): the view an operator reads a saga's path on. A final
+ * state inside a group (`compensating.done`) is where the group's own done transition leaves from: a step
+ * that reaches it is drawn going straight to that transition's target (`aborted`).
  */
 export function stepGraph(graph: MachineGraph): StepGraph {
   const byId = new Map(graph.nodes.map((node) => [node.id, node]));
   const children = (id: string) => graph.nodes.filter((node) => node.parent === id);
+  const groupDone = new Map(
+    graph.edges
+      .filter((edge) => edge.event.startsWith('xstate.done.state.'))
+      .map((edge) => [edge.source, edge.target]),
+  );
+  const innerFinal = (node: GraphNode) =>
+    node.kind === 'final' && node.parent !== null && groupDone.has(node.parent);
   const folds = (node: GraphNode) =>
-    node.kind === 'final' ||
+    (node.kind === 'final' && !innerFinal(node)) ||
     (node.kind === 'compound' && children(node.id).every((child) => child.kind === 'atomic'));
 
   /** The folded node standing for a state: itself, an ancestor, or (for a compound target) its initial. */
   const representative = (id: string): string | null => {
     let node = byId.get(id);
+    if (node && innerFinal(node)) return representative(groupDone.get(node.parent as string) as string);
     for (let up = node; up; up = up.parent === null ? undefined : byId.get(up.parent)) {
       if (folds(up)) return up.id;
     }
@@ -170,6 +168,7 @@ export function stepGraph(graph: MachineGraph): StepGraph {
 
   const edges = new Map<string, { source: string; target: string; labels: string[] }>();
   for (const edge of graph.edges) {
+    if (groupDone.has(edge.source) && edge.event.startsWith('xstate.done.state.')) continue;
     const source = representative(edge.source);
     const target = representative(edge.target);
     if (source === null || target === null || source === target) continue;

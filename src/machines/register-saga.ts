@@ -1,18 +1,12 @@
-import type { BranchReply } from '../domain/branch.js';
 import { BusinessFailure } from '../domain/errors.js';
 import type { ScoreService } from '../domain/score-service.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import type { User } from '../domain/user.js';
 import type { UserService } from '../domain/user-service.js';
-import type { SagaDefinition } from './saga-definition.js';
+import { type RegisterInput, registerMachine } from './register-machine.js';
+import type { Branch, SagaType } from './saga-type.js';
 
-/** The tutorial's registration as a saga input. Secrets are sealed before they get here. */
-export interface RegisterInput {
-  readonly user: User;
-  readonly score: number;
-  /** The scrypt hash, sealed with the coordinator's SecretBox: the saga log never holds it in clear. */
-  readonly sealedPasswordHash: string | null;
-}
+export type { RegisterInput } from './register-machine.js';
 
 export interface RegisterServices {
   readonly users: UserService;
@@ -39,49 +33,50 @@ function savedUserId(results: Readonly<Record<string, unknown>>, fallback: numbe
   return typeof saved?.id === 'number' ? saved.id : fallback;
 }
 
-/**
- * Register a user: `saveUser` then `saveUserScore` (tutorial branches 01 and 02), each undone by its
- * callback in reverse order when a later branch refuses. States: pending → userSaved → scoreSaved, or
- * → compensating → aborted.
- */
-export const registerSaga: SagaDefinition<RegisterInput, RegisterServices> = {
+type RegisterBranch = Branch<RegisterInput, RegisterServices>;
+
+/** The tutorial's branches: 01 is the user, 02 the score. */
+const branches: Record<string, RegisterBranch> = {
+  saveUser: {
+    branchId: '01',
+    op: 'action',
+    call: ({ users, secrets }, { branch, input, signal }) =>
+      users.saveUser(
+        branch,
+        { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) },
+        { signal },
+      ),
+  },
+  saveUserScore: {
+    branchId: '02',
+    op: 'action',
+    call: ({ scores }, { branch, input, results, signal }) =>
+      scores.saveUserScore(
+        branch,
+        { userId: savedUserId(results, input.user.id), score: input.score },
+        { signal },
+      ),
+  },
+  saveUserScoreCallback: {
+    branchId: '02',
+    op: 'compensate',
+    call: ({ scores }, { branch, input, results, signal }) =>
+      scores.saveUserScoreCallback(branch, { userId: savedUserId(results, input.user.id) }, { signal }),
+  },
+  saveUserCallback: {
+    branchId: '01',
+    op: 'compensate',
+    call: ({ users }, { branch, input, signal }) =>
+      users.saveUserCallback(branch, { id: input.user.id }, { signal }),
+  },
+};
+
+/** Registration as the runtime runs it: the machine in register-machine.ts, its steps bound to the services. */
+export const registerSaga: SagaType<RegisterInput, RegisterServices> = {
   type: 'register',
   version: 1,
-  initialState: 'pending',
-  steps: [
-    {
-      name: 'saveUser',
-      branchId: '01',
-      doneState: 'userSaved',
-      action: ({ users, secrets }, { branch, input, signal }) =>
-        users.saveUser(
-          branch,
-          { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) },
-          { signal },
-        ),
-      compensation: {
-        name: 'saveUserCallback',
-        run: ({ users }, { branch, input, signal }) =>
-          users.saveUserCallback(branch, { id: input.user.id }, { signal }),
-      },
-    },
-    {
-      name: 'saveUserScore',
-      branchId: '02',
-      doneState: 'scoreSaved',
-      action: ({ scores }, { branch, input, results, signal }): Promise<BranchReply<unknown>> =>
-        scores.saveUserScore(
-          branch,
-          { userId: savedUserId(results, input.user.id), score: input.score },
-          { signal },
-        ),
-      compensation: {
-        name: 'saveUserScoreCallback',
-        run: ({ scores }, { branch, input, results, signal }) =>
-          scores.saveUserScoreCallback(branch, { userId: savedUserId(results, input.user.id) }, { signal }),
-      },
-    },
-  ],
+  machine: registerMachine,
+  branches,
   subjectOf: (input) => String(input.user.id),
   redactInput: (input) => ({
     user: input.user,

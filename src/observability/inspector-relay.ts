@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { LiveSagas } from './inspector-live-sagas.js';
 
 /** The hosted Stately inspector UI the local page embeds; it receives events by postMessage, in the browser. */
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
-
-/** New viewers get the most recent events first, so a page opened late still shows running sagas. */
-const REPLAY = 200;
 
 export interface InspectorRelay {
   /** `http://127.0.0.1:<port>/<viewer key>`: the page to open in a browser (its WebSocket is the same path). */
@@ -21,15 +19,27 @@ export interface InspectorRelay {
 }
 
 /**
+ * Whether a WebSocket client comes from the inspector's own page, `http://127.0.0.1:<port>` or
+ * `http://localhost:<port>`, written as browsers write an origin: without the scheme's default port, so a
+ * relay on port 80 is reached from `http://127.0.0.1`. No origin at all is a client that is not a page.
+ */
+export function isPageOrigin(origin: string | undefined, port: number): boolean {
+  if (origin === undefined) return true;
+  return ['127.0.0.1', 'localhost'].some((host) => origin === new URL(`http://${host}:${port}`).origin);
+}
+
+/**
  * The inspector's local server: a page that embeds Stately's inspector UI and a WebSocket relay that
- * forwards the service's inspection events to every open page.
+ * forwards the service's inspection events to every open page, after every saga still running (see
+ * LiveSagas).
  *
  * It does the job of `createInspectorServer` from `@statelyai/inspect/server` (0.7), which we cannot use
  * as is: it listens on every interface with no way to choose one (inspection data would be open to the
- * network), lets any connected client publish, crashes the process on EADDRINUSE, and does not close its
- * connections on stop. Here: bound to 127.0.0.1, only the service publishes (a random key in its path),
- * viewers must come from this page's own origin (a web page elsewhere in the same browser cannot read the
- * stream: WebSockets are not covered by CORS), and close() frees the port.
+ * network), lets any connected client publish, crashes the process on EADDRINUSE, does not close its
+ * connections on stop, and replays only the last 200 messages, so a page opened after a dozen sagas never
+ * learns of an older one still running. Here: bound to 127.0.0.1, only the service publishes (a random key
+ * in its path), viewers must come from this page's own origin (a web page elsewhere in the same browser
+ * cannot read the stream: WebSockets are not covered by CORS), and close() frees the port.
  */
 export async function startInspectorRelay(port: number): Promise<InspectorRelay> {
   const key = randomBytes(18).toString('base64url');
@@ -38,10 +48,6 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   // away: the page and its stream are at a random path, given only in the URL the service logs.
   const viewerPath = `/${randomBytes(18).toString('base64url')}`;
   let boundPort = port;
-  const sameOrigin = (origin: string | undefined) =>
-    origin === undefined ||
-    origin === `http://127.0.0.1:${boundPort}` ||
-    origin === `http://localhost:${boundPort}`;
 
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== viewerPath) {
@@ -56,9 +62,9 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
     server,
     maxPayload: 4 * 1024 * 1024,
     verifyClient: ({ req }: { req: IncomingMessage }) =>
-      (req.url === publishPath || req.url === viewerPath) && sameOrigin(req.headers.origin),
+      (req.url === publishPath || req.url === viewerPath) && isPageOrigin(req.headers.origin, boundPort),
   });
-  const replay: string[] = [];
+  const live = new LiveSagas();
   let publisherConnected: () => void = () => {};
   const connected = new Promise<void>((resolve) => {
     publisherConnected = resolve;
@@ -68,14 +74,13 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
       publisherConnected();
       socket.on('message', (data) => {
         const message = data.toString();
-        replay.push(message);
-        if (replay.length > REPLAY) replay.shift();
+        live.record(message);
         for (const viewer of relay.clients)
           if (viewer !== socket && viewer.readyState === WebSocket.OPEN) viewer.send(message);
       });
       return;
     }
-    for (const message of replay) socket.send(message);
+    for (const message of live.replay()) socket.send(message);
     // Viewers only listen; what they send is ignored.
   });
   // Errors of one socket end that socket; they must not take the process down.
@@ -110,28 +115,44 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
 <head>
 <meta charset="utf-8">
 <title>saga-service: Stately inspector</title>
-<style>html, body, iframe { margin: 0; width: 100%; height: 100%; border: 0; }</style>
+<style>
+  html, body { margin: 0; height: 100%; }
+  body { display: flex; flex-direction: column; font: 14px system-ui, sans-serif; }
+  #status { margin: 0; padding: 8px 12px; background: #fff4d6; }
+  iframe { flex: 1; width: 100%; border: 0; }
+</style>
 </head>
 <body>
+<p id="status" role="status">Loading Stately's inspector from ${STATELY_INSPECTOR_URL}: this browser needs internet access (the service does not).</p>
 <iframe id="inspector" src="${STATELY_INSPECTOR_URL}" title="Stately inspector"></iframe>
 <script>
-  // The embedded inspector says when it listens; events that come before are held until then.
   const frame = document.getElementById('inspector');
-  const held = [];
-  let ready = false;
-  const deliver = (event) => frame.contentWindow.postMessage(event, ${JSON.stringify(new URL(STATELY_INSPECTOR_URL).origin)});
+  const status = document.getElementById('status');
+  let socket = null;
   window.addEventListener('message', (message) => {
-    if (message.data && message.data.type === '@statelyai.connected') {
-      ready = true;
-      held.splice(0).forEach(deliver);
+    // Only the embedded inspector may ask for the stream, by announcing that it listens.
+    if (message.source !== frame.contentWindow) return;
+    if (!message.data || message.data.type !== '@statelyai.connected') return;
+    // Posted to the origin the frame has now, which need not be the one in its src (a redirect to www.,
+    // a regional host); nothing secret is sent, so an opaque origin gets '*'.
+    const origin = message.origin === 'null' ? '*' : message.origin;
+    // Every announcement is an inspector that knows nothing yet (a reload, a redirect): a fresh connection
+    // gets every running saga from the relay, then the live stream.
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
     }
+    const current = new WebSocket('ws://' + location.host + location.pathname);
+    socket = current;
+    current.onopen = () => {
+      status.hidden = true;
+    };
+    current.onmessage = (event) => frame.contentWindow.postMessage(JSON.parse(event.data), origin);
+    current.onclose = () => {
+      status.textContent = 'The service closed the connection (it stopped or restarted): reload this page.';
+      status.hidden = false;
+    };
   });
-  const socket = new WebSocket('ws://' + location.host + location.pathname);
-  socket.onmessage = (message) => {
-    const event = JSON.parse(message.data);
-    if (ready) deliver(event);
-    else held.push(event);
-  };
 </script>
 </body>
 </html>

@@ -1,18 +1,41 @@
 import { createWebSocketInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
-import type { InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { withTimeout } from '../with-timeout.js';
 import { type InspectorRelay, startInspectorRelay } from './inspector-relay.js';
 import { redactSecrets } from './redact-secrets.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the inspector did not connect within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Passes on inspection events, except that the registrations of an actor system (a saga actor and the
+ * children its first state invokes, registered when the actor is created) wait for its first other event,
+ * which comes when the actor starts. The coordinator creates a saga's actor before writing its row and
+ * drops it unstarted when the gid is taken or the write fails; such an actor sends nothing more, not even
+ * when it is dropped, so shown it would stay in the inspector as a saga that never moves, and kept for
+ * late viewers it would never leave the relay. What waits is held by the system weakly: it goes when the
+ * dropped actor is collected.
+ */
+function startedOnly(next: (event: InspectionEvent) => void): (event: InspectionEvent) => void {
+  const unstarted = new WeakMap<AnyActorRef['system'], InspectionEvent[]>();
+  return (event) => {
+    // Inspection events come from actors, whose type declares their system; ActorRefLike does not.
+    const { system } = event.actorRef as AnyActorRef;
+    const held = unstarted.get(system);
+    if (event.type === '@xstate.actor') {
+      if (event.actorRef.sessionId === event.rootId) {
+        unstarted.set(system, [event]);
+        return;
+      }
+      if (held) {
+        held.push(event);
+        return;
+      }
+    } else if (held) {
+      unstarted.delete(system);
+      for (const registration of held) next(registration);
+    }
+    next(event);
+  };
 }
 
 export interface SagaInspector {
@@ -40,14 +63,18 @@ export async function startSagaInspector(port: number): Promise<SagaInspector> {
   // Connected before any saga runs, and before close() can be called: the adapter retries a socket that
   // fails while connecting every 5 s, forever, which would keep a stopped process alive.
   try {
-    await withTimeout(relay.publisherConnected, CONNECT_TIMEOUT_MS);
+    await withTimeout(
+      relay.publisherConnected,
+      CONNECT_TIMEOUT_MS,
+      `the inspector did not connect within ${CONNECT_TIMEOUT_MS} ms`,
+    );
   } catch (error) {
     inspector.stop();
     await relay.close();
     throw error;
   }
   return {
-    inspect: (event) => inspector.inspect.next?.(event),
+    inspect: startedOnly((event) => inspector.inspect.next?.(event)),
     url: relay.url,
     port: relay.port,
     async close() {

@@ -1,13 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { BranchOp } from '../domain/branch.js';
-import type { SagaObserver } from '../machines/runtime/saga-coordinator.js';
-import type { StepFailureNotice } from '../machines/saga-machine.js';
+import type { SagaObserver, StepFailureNotice } from '../machines/runtime/saga-coordinator.js';
 import { LATENCY_BUCKETS } from './buckets.js';
 
 /** The steps of a saga type, to create its series up front (zeros are visible before the first saga). */
 export interface SagaShape {
   readonly type: string;
-  readonly steps: ReadonlyArray<{ readonly name: string; readonly compensation: { readonly name: string } }>;
+  readonly branches: Readonly<Record<string, { readonly op: BranchOp }>>;
 }
 
 export interface SagaMetrics extends SagaObserver {
@@ -103,16 +102,11 @@ export function createSagaMetrics(registry: Registry): SagaMetrics {
   return {
     prepare(shape) {
       for (const counter of [started, succeeded, abortedTotal, takeovers]) counter.labels(shape.type);
-      for (const step of shape.steps) {
-        for (const [name, op] of [
-          [step.name, 'action'],
-          [step.compensation.name, 'compensate'],
-        ] as const) {
-          ok.get(shape.type, name, op);
-          failed.get(shape.type, name, op);
-          retried.get(shape.type, name, op);
-        }
-        compensated.get(shape.type, step.compensation.name, '');
+      for (const [name, { op }] of Object.entries(shape.branches)) {
+        ok.get(shape.type, name, op);
+        failed.get(shape.type, name, op);
+        retried.get(shape.type, name, op);
+        if (op === 'compensate') compensated.get(shape.type, name, '');
       }
     },
     started(type, _gid, resumed) {

@@ -97,6 +97,7 @@ describe('saga queries', () => {
       await queries.list({ ...filter, after, limit: 50 });
     }
     await queries.stats(15);
+    await queries.unfinishedOlderThan(30 * MINUTE, 5_001);
     await queries.latestForSubject('register', 'user-7', new Date());
 
     const onSaga = issued.filter((query) => /\bfrom `saga`/i.test(query.sql));
@@ -149,6 +150,29 @@ describe('saga queries', () => {
     expect(total).toBe(30 + 120 + 20 + 10);
   });
 
+  it('lists the unfinished sagas older than an age by the database clock, oldest first, up to a limit', async () => {
+    const queries = createSagaQueries(db);
+    const unfinished = 6 + 3;
+
+    const all = await queries.unfinishedOlderThan(0, 100);
+    expect(all.sagas).toHaveLength(unfinished);
+    const times = all.sagas.map((saga) => saga.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const statuses = await database.pool.query<mysql.RowDataPacket[]>(
+      'SELECT DISTINCT status FROM saga WHERE gid IN (?)',
+      [all.sagas.map((saga) => saga.gid)],
+    );
+    expect(statuses[0].map((row) => row.status).sort()).toEqual(['compensating', 'pending']);
+
+    const old = await queries.unfinishedOlderThan(2 * 60 * MINUTE, 100);
+    expect(old.sagas).toEqual([all.sagas[0]]);
+    expect(old.now.getTime() - (old.sagas[0]?.createdAt.getTime() ?? 0)).toBeGreaterThanOrEqual(
+      3 * 60 * MINUTE - 1_000,
+    );
+
+    expect((await queries.unfinishedOlderThan(0, 4)).sagas).toEqual(all.sagas.slice(0, 4));
+  });
+
   it("finds a subject's newest saga of a type created no later than a given time", async () => {
     const at = new Date(Date.now() - 10 * MINUTE);
     const row = (gid: string, type: string, status: string, created: Date) => [
@@ -169,8 +193,8 @@ describe('saga queries', () => {
         [
           row('acct-old', 'register', 'aborted', new Date(at.getTime() - 60_000)),
           row('acct-creator', 'register', 'succeeded', new Date(at.getTime() - 5)),
-          row('acct-other-type', 'transfer', 'pending', new Date(at.getTime() - 1)),
-          row('acct-later', 'register', 'pending', new Date(at.getTime() + 5_000)),
+          row('acct-other-type', 'transfer', 'succeeded', new Date(at.getTime() - 1)),
+          row('acct-later', 'register', 'aborted', new Date(at.getTime() + 5_000)),
         ],
       ],
     );

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneBarriers } from '../../src/db/barrier-prune.js';
+import { createBarrierTable, pruneTable } from '../../src/db/barrier-prune.js';
 import { FINAL_SAGA_STATUSES, pruneSagas } from '../../src/db/saga-retention.js';
 import { isFinalStatus, sagaStatuses } from '../../src/domain/saga.js';
 import { call, startTestApp, type TestApp } from '../helpers/app.js';
@@ -127,7 +127,7 @@ describe('saga retention in the service', () => {
       'UPDATE barrier SET create_time = NOW() - INTERVAL 90 MINUTE WHERE gid = ?',
       [first.body.gid],
     );
-    await pruneBarriers(service.database.db, { olderThanMs: 3_600_000 });
+    await pruneTable(createBarrierTable(service.database.db), { olderThanMs: 3_600_000, keepGids: [] });
     for (let i = 0; i < 40 && (await gids(service.database)).includes(first.body.gid); i++) await sleep(100);
     expect(await gids(service.database)).not.toContain(first.body.gid);
 

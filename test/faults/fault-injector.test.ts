@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseFaultSpec } from '../../src/config/fault-plan.js';
 import type { BranchRef } from '../../src/domain/branch.js';
 import { TransientFailure } from '../../src/domain/errors.js';
 import type { UserService } from '../../src/domain/user-service.js';
@@ -8,7 +9,6 @@ import {
   noFaults,
   seededRandom,
 } from '../../src/faults/fault-injector.js';
-import { parseFaultSpec } from '../../src/faults/fault-spec.js';
 import { withUserFaults } from '../../src/faults/fault-wrappers.js';
 
 function injector(spec: string, seed = 7, exits: FaultPoint[] = []) {

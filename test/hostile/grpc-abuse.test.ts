@@ -79,6 +79,6 @@ describe('server reflection in production', () => {
   it('is on when GRPC_REFLECTION=true asks for it', async () => {
     const app = await startTestApp({ ...production, GRPC_REFLECTION: 'true' });
     apps.push(app);
-    expect(await reflectedServices(app.app.grpc.user?.address as string)).toEqual(['user.User']);
+    expect(await reflectedServices(app.app.grpc.user?.address as string)).toContain('user.User');
   });
 });

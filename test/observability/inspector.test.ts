@@ -2,8 +2,11 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createActor, fromPromise, setup, toPromise } from 'xstate';
 import type { App } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { type SagaInspector, startSagaInspector } from '../../src/observability/inspector.js';
+import { isPageOrigin, startInspectorRelay } from '../../src/observability/inspector-relay.js';
 import { REDACTED } from '../../src/observability/redact-secrets.js';
 import { call, startTestApp, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
 import { startAppOn } from '../helpers/app-on.js';
@@ -13,6 +16,9 @@ interface InspectionMessage {
   type: string;
   name?: string;
   sessionId: string;
+  rootId?: string;
+  parentId?: string;
+  definition?: string;
   snapshot?: { status?: string; value?: unknown };
   event?: { type?: string };
 }
@@ -94,13 +100,6 @@ describe('the Stately inspector', () => {
     viewer.close();
   });
 
-  it('replays recent messages to a page opened later', async () => {
-    const viewer = await watch(service.app.inspector!.url);
-    await sleep(200);
-    expect(viewer.messages().some((message) => message.type === '@xstate.actor')).toBe(true);
-    viewer.close();
-  });
-
   it('serves the page that embeds the Stately inspector, on 127.0.0.1 only', async () => {
     const { url, port } = service.app.inspector!;
     expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/[\\w-]{24}$`));
@@ -130,6 +129,220 @@ describe('the Stately inspector', () => {
       socket.once('open', () => resolve(undefined));
     });
     expect(status).toBe(401);
+  });
+
+  it('knows its page by origin as browsers write it, without the default port', () => {
+    expect(isPageOrigin('http://127.0.0.1:8099', 8099)).toBe(true);
+    expect(isPageOrigin('http://localhost:8099', 8099)).toBe(true);
+    expect(isPageOrigin('http://127.0.0.1', 80)).toBe(true);
+    expect(isPageOrigin('http://localhost', 80)).toBe(true);
+    expect(isPageOrigin('http://127.0.0.1', 8099)).toBe(false);
+    expect(isPageOrigin('http://127.0.0.1:8099', 80)).toBe(false);
+    expect(isPageOrigin('https://127.0.0.1:8099', 8099)).toBe(false);
+    expect(isPageOrigin('http://127.0.0.1.example:8099', 8099)).toBe(false);
+    expect(isPageOrigin('null', 8099)).toBe(false);
+  });
+
+  it('lets its page in on port 80, whose origin browsers write without the port', async (context) => {
+    const relay = await startInspectorRelay(80).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EACCES' || error.code === 'EADDRINUSE') return undefined;
+      throw error;
+    });
+    if (!relay) {
+      context.skip('port 80 cannot be bound here (it needs privileges, or is taken)');
+      return;
+    }
+    try {
+      const status = (origin: string) =>
+        new Promise<number>((resolve) => {
+          const socket = new WebSocket(relay.url.replace(/^http:/, 'ws:'), { origin });
+          socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+          socket.once('open', () => {
+            socket.close();
+            resolve(101);
+          });
+        });
+      expect(await status('http://127.0.0.1')).toBe(101);
+      expect(await status('http://localhost')).toBe(101);
+      expect(await status('http://127.0.0.1:8099')).toBe(401);
+      expect(await status('https://127.0.0.1')).toBe(401);
+    } finally {
+      await relay.close();
+    }
+  });
+});
+
+/**
+ * A saga as XState runs it, driven directly: its one step is a promise actor that a test can hold, as a
+ * slow branch call holds a register saga.
+ */
+const held = new Set<() => void>();
+const sagaMachine = setup({
+  types: { input: {} as { hold: boolean }, context: {} as { hold: boolean } },
+  actors: {
+    saveUserScore: fromPromise<void, { hold: boolean }>(({ input, signal }) =>
+      input.hold
+        ? new Promise<void>((resolve) => {
+            held.add(resolve);
+            signal.addEventListener('abort', () => resolve());
+          })
+        : Promise.resolve(),
+    ),
+  },
+}).createMachine({
+  id: 'register',
+  initial: 'userSaved',
+  context: ({ input }) => ({ hold: input.hold }),
+  states: {
+    userSaved: {
+      invoke: {
+        id: 'saveUserScore',
+        src: 'saveUserScore',
+        input: ({ context }) => ({ hold: context.hold }),
+        onDone: 'scoreSaved',
+      },
+    },
+    scoreSaved: { type: 'final' },
+  },
+});
+
+function releaseHeld(): void {
+  for (const release of held) release();
+  held.clear();
+}
+
+/** Every saga ran and the relay passed on all it was sent: a viewer open since the start saw them end. */
+async function allEnded(viewer: Awaited<ReturnType<typeof watch>>, count: number): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        viewer
+          .messages()
+          .filter(
+            (message) =>
+              message.type === '@xstate.snapshot' &&
+              message.sessionId === message.rootId &&
+              message.snapshot?.status !== 'active',
+          ).length,
+      { timeout: 10_000 },
+    )
+    .toBe(count);
+}
+
+describe('the inspector, for a page opened later', () => {
+  let inspector: SagaInspector;
+  beforeAll(async () => {
+    inspector = await startSagaInspector(0);
+  });
+  afterAll(async () => {
+    releaseHeld();
+    await inspector?.close();
+  });
+
+  it('gives it every running saga with its machine, latest snapshot and running step, however many sagas ended before', async () => {
+    const early = await watch(inspector.url);
+    const slow = createActor(sagaMachine, {
+      id: 'register:slow',
+      input: { hold: true },
+      inspect: inspector.inspect,
+    }).start();
+    // About 10 messages each: 30 sagas make more than the 200 recent messages a replay of them would hold.
+    for (let index = 0; index < 30; index++) {
+      const quick = createActor(sagaMachine, {
+        id: `register:quick-${index}`,
+        input: { hold: false },
+        inspect: inspector.inspect,
+      }).start();
+      await toPromise(quick);
+    }
+    await allEnded(early, 30);
+
+    const late = await watch(inspector.url);
+    await expect
+      .poll(() => late.messages().filter((message) => message.type === '@xstate.snapshot').length)
+      .toBe(2);
+    const messages = late.messages();
+    const root = messages.find((message) => message.name === 'register:slow');
+    expect(root?.type).toBe('@xstate.actor');
+    expect(JSON.parse(root?.definition ?? '{}')).toMatchObject({ id: 'register', initial: 'userSaved' });
+    const step = messages.find((message) => message.name === 'saveUserScore');
+    expect(step).toMatchObject({ type: '@xstate.actor', parentId: root?.sessionId });
+    expect(
+      messages.find((message) => message.type === '@xstate.snapshot' && message.sessionId === root?.sessionId)
+        ?.snapshot,
+    ).toMatchObject({ status: 'active', value: 'userSaved' });
+    // Only the running saga, and nothing about an actor the page was not told of.
+    const registered = new Set(
+      messages.filter((message) => message.type === '@xstate.actor').map((message) => message.sessionId),
+    );
+    expect(registered).toEqual(new Set([root?.sessionId, step?.sessionId]));
+    for (const message of messages) expect(registered.has(message.sessionId)).toBe(true);
+
+    // It follows the saga to its end, and the saga then leaves the relay.
+    releaseHeld();
+    await toPromise(slow);
+    await expect
+      .poll(
+        () =>
+          late
+            .messages()
+            .find((message) => message.sessionId === root?.sessionId && message.snapshot?.status === 'done')
+            ?.snapshot?.value,
+      )
+      .toBe('scoreSaved');
+    const after = await watch(inspector.url);
+    await sleep(300);
+    expect(after.raw).toEqual([]);
+    for (const viewer of [early, late, after]) viewer.close();
+  });
+
+  it('forgets a saga that stops before it ends, as one handed over or lost to another process does', async () => {
+    const live = await watch(inspector.url);
+    const saga = createActor(sagaMachine, {
+      id: 'register:handed-over',
+      input: { hold: true },
+      inspect: inspector.inspect,
+    }).start();
+    await live.sagaMessages('handed-over', (mine) =>
+      mine.some((message) => message.type === '@xstate.snapshot'),
+    );
+    saga.stop();
+    await expect
+      .poll(() => live.messages().some((message) => message.snapshot?.status === 'stopped'))
+      .toBe(true);
+
+    const late = await watch(inspector.url);
+    await sleep(300);
+    expect(late.raw).toEqual([]);
+    for (const viewer of [live, late]) viewer.close();
+  });
+
+  it('shows no saga whose actor is never started (the coordinator drops one whose gid is taken or row not written)', async () => {
+    const live = await watch(inspector.url);
+    createActor(sagaMachine, {
+      id: 'register:never-started',
+      input: { hold: true },
+      inspect: inspector.inspect,
+    });
+    const started = createActor(sagaMachine, {
+      id: 'register:started',
+      input: { hold: false },
+      inspect: inspector.inspect,
+    }).start();
+    await toPromise(started);
+    await live.sagaMessages('started', (mine) => finalSnapshot(mine) !== undefined);
+    // Neither the unstarted actor nor the step actor it registered when it was created.
+    const registrations = live.messages().filter((message) => message.type === '@xstate.actor');
+    expect(registrations.map((message) => message.name)).not.toContain('register:never-started');
+    const root = registrations.find((message) => message.name === 'register:started');
+    expect(
+      registrations.filter((message) => message.name === 'saveUserScore').map((message) => message.parentId),
+    ).toEqual([root?.sessionId]);
+
+    const late = await watch(inspector.url);
+    await sleep(300);
+    expect(late.raw).toEqual([]);
+    for (const viewer of [live, late]) viewer.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { customType, datetime, index, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, customType, datetime, index, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { sagaStatuses } from '../../domain/saga.js';
 
 /**
@@ -7,15 +7,17 @@ import { sagaStatuses } from '../../domain/saga.js';
  * value written: about a quarter of the database's CPU per saga (bench/NOTES.md). Only the coordinator
  * writes these columns, from JSON.stringify, so the check could never fail.
  */
-const jsonText = customType<{ data: unknown; driverData: string }>({
+const jsonText = customType<{ data: unknown; driverData: string | null }>({
   dataType: () => 'longtext',
-  toDriver: (value) => JSON.stringify(value),
+  // SQL NULL for a null value, not the text `null`.
+  toDriver: (value) => (value === null || value === undefined ? null : JSON.stringify(value)),
   fromDriver: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
 });
 
 /**
  * The coordinator's log: one row per saga, holding the XState persisted snapshot it resumes from.
- * `owner`/`lease_expires_at` say which coordinator process works the saga and until when.
+ * `owner`/`lease_expires_at` say which coordinator process works the saga and until when;
+ * `lease_generation` grows with every claim and fences every write (see domain/saga.ts, Lease).
  */
 export const sagas = mysqlTable(
   'saga',
@@ -33,6 +35,7 @@ export const sagas = mysqlTable(
     lastError: jsonText('last_error'),
     error: jsonText('error'),
     owner: varchar('owner', { length: 128 }),
+    leaseGeneration: bigint('lease_generation', { mode: 'number' }).notNull().default(1),
     leaseExpiresAt: datetime('lease_expires_at', { mode: 'date', fsp: 3 }),
     requestFingerprint: varchar('request_fingerprint', { length: 64 }),
     /** The saga's business key, for search (register: the user id); set from the definition at create. */

@@ -8,7 +8,6 @@ export class Deferred<T> {
   readonly promise: Promise<T>;
   private settle!: (value: T) => void;
   private fail!: (error: unknown) => void;
-  private done = false;
 
   constructor() {
     this.promise = new Promise<T>((resolve, reject) => {
@@ -17,17 +16,11 @@ export class Deferred<T> {
     });
   }
 
-  get settled(): boolean {
-    return this.done;
-  }
-
   resolve(value: T): void {
-    this.done = true;
     this.settle(value);
   }
 
   reject(error: unknown): void {
-    this.done = true;
     // A deferred nobody awaits must not crash the process when it is rejected.
     this.promise.catch(ignore);
     this.fail(error);

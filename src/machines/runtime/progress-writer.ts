@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SagaLog, SagaProgress } from '../../domain/saga.js';
+import type { Lease, SagaLog, SagaProgress } from '../../domain/saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
 
 /**
  * Writes one saga's progress to the log, one write at a time and latest first: when the saga moves
  * again while a write is under way, only its newest state is written next (no write that carries no new
  * information). The progress is read when the write starts, not when it was asked for. A failed write
- * is retried until it succeeds or the saga turns out to belong to another process.
+ * is retried until it succeeds or the lease turns out to be gone (another process took the saga, or this
+ * one claimed it back under a new generation).
  */
 export class ProgressWriter {
   private dirty = false;
@@ -16,7 +17,7 @@ export class ProgressWriter {
 
   constructor(
     private readonly gid: string,
-    private readonly owner: string,
+    private readonly lease: Lease,
     private readonly log: SagaLog,
     private readonly read: () => SagaProgress,
     private readonly onWritten: (progress: SagaProgress) => void,
@@ -65,7 +66,7 @@ export class ProgressWriter {
       this.dirty = false;
       const progress = this.read();
       try {
-        const owned = await this.log.save(this.gid, this.owner, progress);
+        const owned = await this.log.save(this.gid, this.lease, progress);
         if (!owned) {
           this.closed = true;
           this.onLost();

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ServiceTarget } from '../../config/grpc-address.js';
 import type { BarrierOutcome } from '../../domain/branch.js';
 import { fromGrpcError, statusName } from './error-status.js';
+import type { ServiceTarget } from './grpc-address.js';
 
 export interface ClientSettings {
   readonly token: string;
@@ -78,8 +78,4 @@ export function barrierOutcome(reported: string | undefined): Exclude<BarrierOut
 
 export interface Closable {
   close(): void;
-}
-
-export function describeTarget(target: ServiceTarget): string {
-  return `${target.url} (${target.target})`;
 }

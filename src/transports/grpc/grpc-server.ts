@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { ListenAddress } from '../../config/grpc-address.js';
+import type { ListenAddress } from './grpc-address.js';
 import { tolerantDefinition } from './malformed.js';
 import { loadProtos } from './protos.js';
 
@@ -34,22 +34,27 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /**
- * One server for one role: the service itself, the standard health service (grpc.health.v1) and, when
- * asked for, server reflection, so grpcurl-style tools work. Health and reflection answer without the
- * service token (orchestrator probes cannot send metadata), while every call of our services needs it.
- * Reflection describes every method and message to whoever asks, so production leaves it off unless
- * GRPC_REFLECTION says otherwise (issue #14).
+ * One server for one role: the role's service (and the services that go with it, such as
+ * barrier.Barriers), the standard health service (grpc.health.v1) and, when asked for, server reflection,
+ * so grpcurl-style tools work. Health and reflection answer without the service token (orchestrator
+ * probes cannot send metadata), while every call of our services needs it. Reflection describes every
+ * method and message to whoever asks, so production leaves it off unless GRPC_REFLECTION says otherwise
+ * (issue #14).
  */
 export async function startGrpcServer(
   address: ListenAddress,
-  binding: ServiceBinding,
+  binding: ServiceBinding | readonly ServiceBinding[],
   credentials: grpc.ServerCredentials,
   readiness?: HealthProbe,
   options: { readonly reflection?: boolean } = {},
 ): Promise<RunningGrpcServer> {
+  const bindings: readonly ServiceBinding[] = Array.isArray(binding) ? binding : [binding as ServiceBinding];
+  const names = bindings.map((each) => each.name);
   const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(tolerantDefinition(binding.definition), binding.implementation);
-  const health = new HealthImplementation({ '': 'SERVING', [binding.name]: 'SERVING' });
+  for (const each of bindings) server.addService(tolerantDefinition(each.definition), each.implementation);
+  const health = new HealthImplementation(
+    Object.fromEntries(['', ...names].map((name) => [name, 'SERVING' as const])),
+  );
   health.addToServer(server);
   // A service whose database is gone cannot work: say so, so balancers and orchestrators route around it.
   let serving = true;
@@ -66,8 +71,7 @@ export async function startGrpcServer(
           if (ok === serving) return;
           serving = ok;
           const status = ok ? 'SERVING' : 'NOT_SERVING';
-          health.setStatus('', status);
-          health.setStatus(binding.name, status);
+          for (const name of ['', ...names]) health.setStatus(name, status);
           readiness.onChange?.(ok);
         })
         .finally(() => {
@@ -76,7 +80,7 @@ export async function startGrpcServer(
     }, readiness.intervalMs);
   timer?.unref();
   if (options.reflection) {
-    new ReflectionService(loadProtos().definition, { services: [binding.name] }).addToServer(server);
+    new ReflectionService(loadProtos().definition, { services: names }).addToServer(server);
   }
 
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
@@ -90,8 +94,7 @@ export async function startGrpcServer(
     address: `${host}:${port}`,
     async stop(graceMs) {
       clearInterval(timer);
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(binding.name, 'NOT_SERVING');
+      for (const name of ['', ...names]) health.setStatus(name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { projectRoot } from '../../project-root.js';
+import type { ProtoGrpcType as BarrierProto } from './generated/barrier.js';
 import type { ProtoGrpcType as ScoreProto } from './generated/score.js';
 import type { ProtoGrpcType as UserProto } from './generated/user.js';
 
@@ -21,15 +22,16 @@ export interface Protos {
   readonly definition: protoLoader.PackageDefinition;
   readonly user: UserProto['user'];
   readonly score: ScoreProto['score'];
+  readonly barrier: BarrierProto['barrier'];
 }
 
 let loaded: Protos | undefined;
 
 export function loadProtos(): Protos {
   if (!loaded) {
-    const definition = protoLoader.loadSync(['user.proto', 'score.proto'], LOADER_OPTIONS);
-    const root = grpc.loadPackageDefinition(definition) as unknown as UserProto & ScoreProto;
-    loaded = { definition, user: root.user, score: root.score };
+    const definition = protoLoader.loadSync(['user.proto', 'score.proto', 'barrier.proto'], LOADER_OPTIONS);
+    const root = grpc.loadPackageDefinition(definition) as unknown as UserProto & ScoreProto & BarrierProto;
+    loaded = { definition, user: root.user, score: root.score, barrier: root.barrier };
   }
   return loaded;
 }

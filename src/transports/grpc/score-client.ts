@@ -1,10 +1,10 @@
-import type { ServiceTarget } from '../../config/grpc-address.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import { parseUserId } from '../../domain/user.js';
 import type { UserIdRequest } from './generated/score/UserIdRequest.js';
 import type { UserScoreClient } from './generated/score/UserScore.js';
 import type { UserScoreRequest } from './generated/score/UserScoreRequest.js';
 import type { UserScoreResponse__Output } from './generated/score/UserScoreResponse.js';
+import type { ServiceTarget } from './grpc-address.js';
 import {
   barrierOutcome,
   type ClientSettings,

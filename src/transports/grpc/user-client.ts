@@ -1,4 +1,3 @@
-import type { ServiceTarget } from '../../config/grpc-address.js';
 import { TransientFailure } from '../../domain/errors.js';
 import { parseUserId } from '../../domain/user.js';
 import type { UserService } from '../../domain/user-service.js';
@@ -8,6 +7,7 @@ import type { UserRequest } from './generated/user/UserRequest.js';
 import type { UserResponse__Output } from './generated/user/UserResponse.js';
 import type { VerifyPasswordRequest } from './generated/user/VerifyPasswordRequest.js';
 import type { VerifyPasswordResponse__Output } from './generated/user/VerifyPasswordResponse.js';
+import type { ServiceTarget } from './grpc-address.js';
 import {
   barrierOutcome,
   type ClientSettings,

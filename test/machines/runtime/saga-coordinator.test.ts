@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSagaLog } from '../../../src/db/saga-log.js';
 import { createScoreStore } from '../../../src/db/score-store.js';
 import { createUserStore } from '../../../src/db/user-store.js';
+import type { BranchRef } from '../../../src/domain/branch.js';
+import { TransientFailure } from '../../../src/domain/errors.js';
 import type { SagaLog } from '../../../src/domain/saga.js';
 import { createScoreService } from '../../../src/domain/score-service.js';
 import { createSecretBox } from '../../../src/domain/secret-box.js';
@@ -13,8 +15,10 @@ import {
   registerSaga,
 } from '../../../src/machines/register-saga.js';
 import { SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
+import { controlledServices } from '../../helpers/controlled-services.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../../helpers/database.js';
-import { fakeWorld, refused, transient } from '../../helpers/fake-services.js';
+
+const transient = () => new TransientFailure('unavailable', 'service down');
 
 let database: TestDatabase;
 const coordinators: SagaCoordinator[] = [];
@@ -177,8 +181,8 @@ describe('SagaCoordinator', () => {
   });
 
   it('hands its sagas over on a graceful stop, and another coordinator finishes them at once', async () => {
-    const world = fakeWorld();
-    world.script.saveUserScore = ['hang'];
+    const world = controlledServices(database);
+    const held = world.hold('saveUserScore');
     const first = await coordinator(world.services);
     const { gid, input } = registration();
     await first.begin('register', gid, input);
@@ -190,7 +194,7 @@ describe('SagaCoordinator', () => {
     await first.stop(50); // the hung call does not finish within the grace period
     expect(await sagaRow(gid)).toMatchObject({ status: 'pending', owner: null });
 
-    world.releaseHung();
+    held.open();
     const second = await coordinator(world.services);
     const row = await eventually(
       () => sagaRow(gid),
@@ -198,7 +202,7 @@ describe('SagaCoordinator', () => {
     );
     expect(row).toMatchObject({ status: 'succeeded', owner: second.owner });
     // The deferred move past saveUser was written on the way out: the second process did not replay it.
-    expect(world.calls.filter((call) => call.method === 'saveUser')).toHaveLength(1);
+    expect(world.methods(gid).filter((method) => method === 'saveUser')).toHaveLength(1);
   });
 
   it('writes a clean saga twice (its row, then its end) and every failure or decision at once', async () => {
@@ -206,19 +210,19 @@ describe('SagaCoordinator', () => {
     const saves: string[] = [];
     const countingLog: SagaLog = {
       ...log,
-      save: (gid, owner, progress) => {
+      save: (gid, lease, progress) => {
         saves.push(`${gid} ${progress.status} ${progress.state}`);
-        return log.save(gid, owner, progress);
+        return log.save(gid, lease, progress);
       },
     };
-    const world = fakeWorld();
+    const world = controlledServices(database);
     const saga = await coordinator(world.services, { log: countingLog });
     const clean = registration();
     const started = await saga.begin('register', clean.gid, clean.input);
     expect(started.created && (await started.result).status).toBe('succeeded');
     expect(saves.filter((line) => line.startsWith(clean.gid))).toEqual([`${clean.gid} succeeded scoreSaved`]);
 
-    world.script.saveUser = [transient()];
+    world.fail('saveUser', transient());
     const bumpy = registration(10);
     const second = await saga.begin('register', bumpy.gid, bumpy.input);
     expect(second.created && (await second.result).status).toBe('aborted');
@@ -229,8 +233,8 @@ describe('SagaCoordinator', () => {
   });
 
   it('takes over a saga whose owner stopped renewing its lease, and fences the old owner out', async () => {
-    const world = fakeWorld();
-    world.script.saveUserScore = ['hang'];
+    const world = controlledServices(database);
+    const held = world.hold('saveUserScore');
     let partitioned = false;
     const log = createSagaLog(database.db);
     // The first coordinator loses the database: everything it asks of the log fails from now on. (With
@@ -261,7 +265,7 @@ describe('SagaCoordinator', () => {
     partitioned = true;
 
     const second = await coordinator(world.services, { leaseMs: 1_000 });
-    world.releaseHung(); // the first coordinator's call returns now, but its writes cannot land
+    held.open(); // the first coordinator's call returns now, but its writes cannot land
     const row = await eventually(
       () => sagaRow(gid),
       (value) => value?.status === 'succeeded',
@@ -275,12 +279,12 @@ describe('SagaCoordinator', () => {
   });
 
   it('never lets two coordinators call one saga’s branches at the same time', async () => {
-    const world = fakeWorld();
+    const world = controlledServices(database);
     const active = new Map<string, number>();
     let overlaps = 0;
-    const slow = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, gidOf: (...args: A) => string) => {
+    const slow = <A extends [BranchRef, ...unknown[]], R>(fn: (...args: A) => Promise<R>) => {
       return async (...args: A): Promise<R> => {
-        const gid = gidOf(...args);
+        const gid = args[0].gid;
         active.set(gid, (active.get(gid) ?? 0) + 1);
         if ((active.get(gid) ?? 0) > 1) overlaps++;
         try {
@@ -295,22 +299,24 @@ describe('SagaCoordinator', () => {
       ...world.services,
       users: {
         ...world.services.users,
-        saveUser: slow(world.services.users.saveUser, (branch) => branch.gid),
-        saveUserCallback: slow(world.services.users.saveUserCallback, (branch) => branch.gid),
+        saveUser: slow(world.services.users.saveUser),
+        saveUserCallback: slow(world.services.users.saveUserCallback),
       },
       scores: {
         ...world.services.scores,
-        saveUserScore: slow(world.services.scores.saveUserScore, (branch) => branch.gid),
-        saveUserScoreCallback: slow(world.services.scores.saveUserScoreCallback, (branch) => branch.gid),
+        saveUserScore: slow(world.services.scores.saveUserScore),
+        saveUserScoreCallback: slow(world.services.scores.saveUserScoreCallback),
       },
     };
-    // Sagas written by a coordinator that died at once (never renewed): two live ones race to take them.
-    const dead = await coordinator(services, { leaseMs: 1_000 });
+    // Sagas written by a coordinator that died at once (its saveUser calls never answered): two live
+    // ones race to take them.
+    const deadWorld = controlledServices(database);
+    const dead = await coordinator(deadWorld.services, { leaseMs: 1_000 });
     const gids: string[] = [];
     for (let i = 0; i < 40; i++) {
       const { gid, input } = registration(i % 5 === 0 ? 10 : 1);
       gids.push(gid);
-      world.script.saveUser = [...(world.script.saveUser ?? []), 'hang'];
+      deadWorld.hold('saveUser');
       await dead.begin('register', gid, input);
     }
     await dead.stop(0);
@@ -318,8 +324,6 @@ describe('SagaCoordinator', () => {
       'dead',
       gids,
     ]);
-    world.releaseHung();
-    world.script.saveUser = [];
 
     await Promise.all([coordinator(services, { leaseMs: 1_000 }), coordinator(services, { leaseMs: 1_000 })]);
     const rows = await eventually(
@@ -335,8 +339,8 @@ describe('SagaCoordinator', () => {
   }, 60_000);
 
   it('retries a transient failure and records the attempts in the log', async () => {
-    const world = fakeWorld();
-    world.script.saveUser = [transient(), transient()];
+    const world = controlledServices(database);
+    world.fail('saveUser', transient(), transient());
     const saga = await coordinator(world.services);
     const { gid, input } = registration();
     const started = await saga.begin('register', gid, input);
@@ -346,14 +350,13 @@ describe('SagaCoordinator', () => {
     expect(snapshot.context.steps.saveUser).toMatchObject({ attempts: 3, status: 'succeeded' });
   });
 
-  it('aborts a refused registration through the fake services too (compensations in reverse)', async () => {
-    const world = fakeWorld();
-    world.script.saveUserScore = [refused()];
+  it('compensates a refused registration newest branch first', async () => {
+    const world = controlledServices(database);
     const saga = await coordinator(world.services);
-    const { gid, input } = registration();
+    const { gid, input } = registration(10);
     const started = await saga.begin('register', gid, input);
     if (started.created) await started.result;
-    expect(world.calls.map((call) => call.method)).toEqual([
+    expect(world.methods(gid)).toEqual([
       'saveUser',
       'saveUserScore',
       'saveUserScoreCallback',

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { inertSagaMachine } from '../../../src/machines/machine-docs.js';
 import { machineGraph, stepGraph } from '../../../src/machines/machine-graph.js';
-import { registerSaga } from '../../../src/machines/register-saga.js';
-import type { SagaDefinition } from '../../../src/machines/saga-definition.js';
+import { registerMachine } from '../../../src/machines/register-machine.js';
 import { layoutSteps } from '../../../src/transports/http/dashboard/diagram-layout.js';
 
-const layout = layoutSteps(
-  stepGraph(machineGraph(inertSagaMachine(registerSaga as SagaDefinition<unknown, unknown>))),
-);
+const layout = layoutSteps(stepGraph(machineGraph(registerMachine)));
 const node = (id: string) => layout.nodes.find((candidate) => candidate.id === id)!;
 
 describe('diagram layout', () => {

@@ -245,6 +245,22 @@ describe('POST /sagas/:gid/retry', () => {
   });
 });
 
+describe('GET /sagas/statuses', () => {
+  it('lists the statuses the log uses, in order, with the final ones marked (the dashboard reads them)', async () => {
+    const response = await get('/sagas/statuses');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      statuses: [
+        { name: 'pending', final: false },
+        { name: 'compensating', final: false },
+        { name: 'succeeded', final: true },
+        { name: 'aborted', final: true },
+      ],
+    });
+    expect((await call(service.url, 'GET', '/sagas/statuses')).status).toBe(401);
+  });
+});
+
 describe('GET /sagas/stats', () => {
   it('matches the rows: counts by status and type, the oldest running saga, finished sagas of the window', async () => {
     const before = await get('/sagas/stats?minutes=5');

@@ -2,7 +2,6 @@
 // as HTML), and the page's policy allows no inline script, so a saga field cannot run as code.
 const TOKEN_KEY = 'saga-admin-token';
 const REFRESH_MS = 3000;
-const STATUSES = ['pending', 'compensating', 'succeeded', 'aborted'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 const main = document.getElementById('main');
@@ -47,6 +46,16 @@ async function api(path, options = {}) {
   if (response.status === 401) throw new Unauthorized('the admin token was refused');
   if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
   return body;
+}
+
+/** The saga statuses as the API names them ({name, final}), read once. */
+let statusList;
+async function statuses() {
+  statusList ??= api('/sagas/statuses').then((body) => body.statuses);
+  return statusList.catch((error) => {
+    statusList = undefined;
+    throw error;
+  });
 }
 
 const badge = (value, extra = '') => h('span', { class: `badge ${value} ${extra}`.trim() }, value);
@@ -157,12 +166,12 @@ function throughputChart(perMinute) {
 async function overview() {
   markNav('overview');
   const shownFor = location.hash;
-  const stats = await api('/sagas/stats?minutes=15');
+  const [stats, known] = await Promise.all([api('/sagas/stats?minutes=15'), statuses()]);
   if (location.hash !== shownFor) return; // the operator moved on while this was loading
   const cards = h(
     'div',
     { class: 'cards', id: 'counts' },
-    STATUSES.map((status) =>
+    known.map(({ name: status }) =>
       h(
         'a',
         { class: `card ${status}`, href: `#/sagas?status=${status}`, 'data-status': status },
@@ -247,7 +256,7 @@ async function list(params) {
     if (params.get(name)) query.set(name, params.get(name));
   query.set('limit', '25');
   const shownFor = location.hash;
-  const page = await api(`/sagas?${query}`);
+  const [page, known] = await Promise.all([api(`/sagas?${query}`), statuses()]);
   if (location.hash !== shownFor) return;
 
   const field = (label, control) => h('label', { class: 'field' }, label, control);
@@ -255,7 +264,7 @@ async function list(params) {
     'select',
     { name: 'status' },
     h('option', { value: '' }, 'any'),
-    STATUSES.map((value) => h('option', { value, selected: params.get('status') === value }, value)),
+    known.map(({ name: value }) => h('option', { value, selected: params.get('status') === value }, value)),
   );
   const type = h('input', { name: 'type', value: params.get('type') ?? '', placeholder: 'register' });
   const q = h('input', { name: 'q', value: params.get('q') ?? '', placeholder: 'gid or user id' });
@@ -448,10 +457,11 @@ function diagramSvg(diagram, saga) {
 async function sagaPage(gid) {
   markNav('sagas');
   const shownFor = location.hash;
-  const saga = await api(`/sagas/${encodeURIComponent(gid)}`);
+  const [saga, known] = await Promise.all([api(`/sagas/${encodeURIComponent(gid)}`), statuses()]);
   const diagram = await api(`/machines/${encodeURIComponent(saga.type)}/diagram`).catch(() => null);
   if (location.hash !== shownFor) return;
-  const waiting = !['succeeded', 'aborted'].includes(saga.status) && saga.state.endsWith('.waiting');
+  const final = known.some(({ name, final }) => final && name === saga.status);
+  const waiting = !final && saga.state.endsWith('.waiting');
   const retryMessage = h('span', { class: 'muted', role: 'status' });
   const retry = waiting
     ? h(

@@ -124,7 +124,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRouteOptions> =
       const { type } = request.params;
       let diagram = diagrams.get(type);
       if (!diagram) {
-        const saga = coordinator.machine(type);
+        const saga = coordinator.sagaType(type);
         if (!saga) throw new NotFound('not_found', `no saga machine of type ${type}`);
         diagram = layoutSteps(stepGraph(machineGraph(saga.machine)));
         diagrams.set(type, diagram);

@@ -1,10 +1,7 @@
 import { type TSchema, Type } from '@fastify/type-provider-typebox';
+import { sagaStatuses } from '../../../domain/saga.js';
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const SagaStatusSchema = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('compensating'),
-  Type.Literal('succeeded'),
-  Type.Literal('aborted'),
-]);
+/** The saga statuses, from the one list in domain/saga.ts. */
+export const SagaStatusSchema = Type.Enum(sagaStatuses);

@@ -1,5 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { sagaStatuses } from '../../../domain/saga.js';
+import { type SagaStatus, sagaStatuses } from '../../../domain/saga.js';
 import type { SagaQueries, SagaStats } from '../../../domain/saga-queries.js';
 import { commonErrors, errorsOf } from '../schemas.js';
 import { Nullable, SagaStatusSchema } from './saga-schemas.js';
@@ -13,7 +13,9 @@ const Count = Type.Integer({ minimum: 0 });
 export const SagaStatsSchema = Type.Object({
   now: Type.String({ format: 'date-time', description: 'The database clock the numbers were read at' }),
   total: Count,
-  byStatus: Type.Object({ pending: Count, compensating: Count, succeeded: Count, aborted: Count }),
+  byStatus: Type.Object(
+    Object.fromEntries(sagaStatuses.map((status) => [status, Count])) as Record<SagaStatus, typeof Count>,
+  ),
   byType: Type.Record(Type.String(), Count),
   byStatusAndType: Type.Array(Type.Object({ status: SagaStatusSchema, type: Type.String(), count: Count })),
   oldestActive: Nullable(

@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from './duration.js';
 
 /**
  * The named places where a fault can be injected. `…afterCommit` fires after the branch's local
@@ -27,6 +27,13 @@ export type FaultEffect =
   | { readonly kind: 'delay'; readonly ms: number }
   /** Kills the process with SIGKILL: no graceful stop, no last write. */
   | { readonly kind: 'exit' };
+
+/** What FAULTS turns on; see README (Fault injection). Test and bench runs only: refused in production. */
+export interface FaultPlan {
+  readonly rules: readonly FaultRule[];
+  /** Seeds the injector's random numbers: the same seed and the same calls give the same faults. */
+  readonly seed: number;
+}
 
 export interface FaultRule {
   readonly points: readonly FaultPoint[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { faultPoints, parseFaultSpec } from '../../src/config/fault-plan.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { faultPoints, parseFaultSpec } from '../../src/faults/fault-spec.js';
 
 describe('FAULTS spec', () => {
   it('parses rules with probabilities, durations and counts', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseListenAddress, parseServiceTarget } from '../../src/config/grpc-address.js';
+import { parseListenAddress, parseServiceTarget } from '../../../src/transports/grpc/grpc-address.js';
 
 describe('parseServiceTarget', () => {
   it.each([

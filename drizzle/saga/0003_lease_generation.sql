@@ -1,0 +1,1 @@
+ALTER TABLE `saga` ADD `lease_generation` bigint DEFAULT 1 NOT NULL;

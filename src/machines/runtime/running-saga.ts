@@ -1,0 +1,78 @@
+import type { Actor, AnyStateMachine } from 'xstate';
+import type { ErrorInfo } from '../../domain/errors.js';
+import type { Lease } from '../../domain/saga.js';
+import { aborted, type Deferred, deferred } from './deferred.js';
+import type { ProgressWriter } from './progress-writer.js';
+
+export type SagaResult =
+  | {
+      readonly status: 'succeeded';
+      readonly gid: string;
+      readonly results: Readonly<Record<string, unknown>>;
+    }
+  | { readonly status: 'aborted'; readonly gid: string; readonly error: ErrorInfo | null }
+  /** This process stopped working the saga (lease lost or shutting down); it goes on elsewhere. */
+  | { readonly status: 'released'; readonly gid: string };
+
+/** One error for every forgotten saga: an Error per saga costs a stack capture each (bench/NOTES.md). */
+const NO_LONGER_HERE = new Error('saga is no longer running here');
+
+/**
+ * One saga this process works: its actor, the lease it writes under, and the writer that keeps its row.
+ * Once ended (final, lost or released), it is never worked again: a later claim of the same saga gets a
+ * new RunningSaga, resumed from the record, with the new lease.
+ */
+export class RunningSaga {
+  readonly startedAt = Date.now();
+  readonly done: Deferred<SagaResult> = deferred();
+  /** The decision to compensate is in the log: no compensation runs before that. */
+  private decisionDurable: boolean;
+  /** Made only when a compensation has to wait for that write (most sagas never compensate). */
+  private decisionWaiters: Deferred<void> | undefined;
+  private ended = false;
+  private unsubscribe: () => void = () => {};
+
+  constructor(
+    readonly gid: string,
+    readonly type: string,
+    readonly lease: Lease,
+    readonly actor: Actor<AnyStateMachine>,
+    readonly writer: ProgressWriter,
+    decided: boolean,
+  ) {
+    this.decisionDurable = decided;
+  }
+
+  /** Whether this process still works the saga through this object. */
+  get current(): boolean {
+    return !this.ended;
+  }
+
+  onEnd(unsubscribe: () => void): void {
+    this.unsubscribe = unsubscribe;
+  }
+
+  /** Resolves once the decision to compensate is in the log (at once if it already is). */
+  async decisionWritten(signal: AbortSignal): Promise<void> {
+    if (this.decisionDurable) return;
+    this.decisionWaiters ??= deferred();
+    await Promise.race([this.decisionWaiters.promise, aborted(signal)]);
+  }
+
+  markDecisionDurable(): void {
+    if (this.decisionDurable) return;
+    this.decisionDurable = true;
+    this.decisionWaiters?.resolve();
+  }
+
+  /** Stops working the saga here. The writer closes before the actor stops: see SagaCoordinator.stop. */
+  end(result: SagaResult): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.unsubscribe();
+    this.writer.close();
+    this.actor.stop();
+    this.done.resolve(result);
+    this.decisionWaiters?.reject(NO_LONGER_HERE);
+  }
+}

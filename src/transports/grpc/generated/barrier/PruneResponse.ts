@@ -1,0 +1,10 @@
+// Original file: proto/barrier.proto
+
+
+export interface PruneResponse {
+  'deleted'?: (number);
+}
+
+export interface PruneResponse__Output {
+  'deleted': (number);
+}
