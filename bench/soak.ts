@@ -87,8 +87,9 @@ const service = startService({
   PORT: String(port),
   USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
   SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-  // All the soak's logins come from one address; the per-id limit stays as shipped.
+  // All the soak's logins and registrations come from one address; the per-id limits stay as shipped.
   LOGIN_IP_RATE_MAX: '1000000',
+  REGISTER_RATE_MAX: '1000000',
   ADMIN_TOKEN,
 });
 const url = `http://127.0.0.1:${port}`;

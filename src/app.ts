@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { startApi } from './app/api.js';
+import { cacheInvalidation } from './app/cache-invalidation.js';
 import { Closers } from './app/closers.js';
 import { openDatabases } from './app/databases.js';
 import { loadGrpcKit } from './app/grpc-kit.js';
@@ -46,7 +47,9 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
     const databases = await openDatabases(config, plan, logger, metrics, closers);
     // FAULTS (tests and benches only): the no-op injector when unset, and then the wrappers add nothing.
     const faults = createFaultInjector(config.faults);
-    const local = localServices(config, databases, metrics, faults);
+    // Replicas and monoliths sharing a database tell each other what their compensations deleted.
+    const invalidation = await cacheInvalidation(config, plan, logger, closers);
+    const local = localServices(config, databases, metrics, faults, invalidation);
     const kit = await loadGrpcKit(plan);
     const grpc = await serveGrpcRoles(config, kit, local, databases, metrics, logger, closers);
     if (!plan.api) {

@@ -8,12 +8,16 @@ import {
   integer,
   integerList,
   oneOf,
+  optionalFlag,
   optionalInteger,
   optionalText,
   text,
 } from './config/env-fields.js';
 import { type FaultPlan, parseFaultSpec } from './config/fault-plan.js';
+import { weakSecretReason } from './config/secret-strength.js';
+import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
 import {
+  isLoopbackHost,
   type ListenAddress,
   parseListenAddress,
   parseServiceTarget,
@@ -54,6 +58,8 @@ const environment = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
   HOST: text('127.0.0.1'),
   PORT: integer({ min: 0, max: 65_535, default: 8888 }),
+  HTTP_REQUEST_TIMEOUT: duration({ default: '10s', min: 100 }),
+  HTTP_CONNECTION_TIMEOUT: duration({ default: '2m', min: 100 }),
   METRICS_PORT: optionalInteger({ min: 0, max: 65_535 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DATABASE_URL: databaseUrl(),
@@ -70,15 +76,31 @@ const environment = z.object({
   GRPC_TLS_CERT: optionalText(),
   GRPC_TLS_KEY: optionalText(),
   GRPC_TLS_CA: optionalText(),
+  GRPC_PLAINTEXT: flag(false),
+  GRPC_REFLECTION: optionalFlag(),
   DB_POOL_SIZE: integer({ min: 1, max: 1000, default: 16 }),
   DATA_DIR: text('.data'),
   JWT_SECRET: optionalText(),
   JWT_EXPIRES_IN: integer({ min: 1, max: 31_536_000, default: 86_400 }),
   CACHE_MAX: integer({ min: 1, default: 10_000 }),
   CACHE_TTL_MS: integer({ min: 1, default: 60_000 }),
+  REDIS_URL: optionalText().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    let protocol = '';
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      ctx.addIssue({ code: 'custom', message: `expects a redis:// or rediss:// URL, got "${value}"` });
+    }
+  }),
   SCORE_REJECTED_VALUES: integerList({ default: [10] }),
   BARRIER_RETENTION: duration({ default: '7d', min: 60_000 }),
   BARRIER_PRUNE_INTERVAL: duration({ default: '1h' }),
+  SAGA_RETENTION: duration({ default: '30d', min: 3_600_000 }),
+  SAGA_PRUNE_INTERVAL: duration({ default: '1h' }),
   SAGA_TIMEOUT_MS: integer({ min: 100, default: 30_000 }),
   RETRY_BASE_MS: integer({ min: 1, default: 100 }),
   RETRY_FACTOR: integer({ min: 1, max: 10, default: 2 }),
@@ -92,9 +114,13 @@ const environment = z.object({
   SHUTDOWN_GRACE_MS: integer({ min: 0, default: 10_000 }),
   ADMIN_TOKEN: optionalText(),
   LOGIN_RATE_MAX: integer({ min: 1, default: 10 }),
+  LOGIN_ID_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_IP_RATE_MAX: integer({ min: 1, default: 100 }),
   LOGIN_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
-  TRUST_PROXY: flag(false),
+  REGISTER_RATE_MAX: integer({ min: 1, default: 20 }),
+  REGISTER_RATE_WINDOW: duration({ default: '1m', min: 1_000 }),
+  MAX_SAGAS_IN_FLIGHT: integer({ min: 1, default: 1_000 }),
+  TRUST_PROXY: optionalText(),
   INSPECT: flag(false),
   INSPECT_PORT: integer({ min: 0, max: 65_535, default: 8099 }),
   FAULTS: optionalText(),
@@ -105,8 +131,18 @@ export type Environment = z.input<typeof environment>;
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
-  /** `metricsPort`: where a process without the api role serves /healthz, /readyz and /metrics. */
-  readonly http: { readonly host: string; readonly port: number; readonly metricsPort: number | undefined };
+  /**
+   * `metricsPort`: where a process without the api role serves /healthz, /readyz and /metrics.
+   * `requestTimeoutMs`: a request must have arrived whole within it; `connectionTimeoutMs`: a connection
+   * silent (nothing read or written) this long is closed.
+   */
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly metricsPort: number | undefined;
+    readonly requestTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+  };
   readonly log: { readonly level: string };
   /** What this process serves: the HTTP API and coordinator, and/or the user and score services over gRPC. */
   readonly roles: ReadonlySet<Role>;
@@ -119,6 +155,8 @@ export interface Config {
     readonly serviceToken: string | undefined;
     /** PEM contents. cert+key: serve (and call) with TLS; ca: verify peers, and require client certs. */
     readonly tls: { readonly cert?: Buffer; readonly key?: Buffer; readonly ca?: Buffer } | undefined;
+    /** Server reflection (answers without a token): on outside production, off in it unless asked for. */
+    readonly reflection: boolean;
   };
   readonly database: {
     /** undefined: use 127.0.0.1:3306 if it answers, otherwise start a private server (see db/local-server). */
@@ -131,7 +169,8 @@ export interface Config {
     readonly dataDir: string;
   };
   readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
-  readonly cache: { readonly max: number; readonly ttlMs: number };
+  /** `redisUrl`: where processes tell each other which cached rows a compensation deleted. */
+  readonly cache: { readonly max: number; readonly ttlMs: number; readonly redisUrl: string | undefined };
   readonly score: { readonly rejectedValues: readonly number[] };
   readonly barrier: { readonly retentionMs: number; readonly pruneIntervalMs: number };
   readonly saga: {
@@ -140,6 +179,8 @@ export interface Config {
     readonly alertRetryLimit: number;
     readonly leaseMs: number;
     readonly recoveryIntervalMs: number;
+    /** Final sagas that finished longer ago than `retentionMs` are deleted, every `pruneIntervalMs` (0: never). */
+    readonly retention: { readonly retentionMs: number; readonly pruneIntervalMs: number };
     /** Seals secrets (password hashes) in saga input; derived from JWT_SECRET unless SAGA_SECRET_KEY is set. */
     readonly secretKey: string;
     readonly coordinatorId: string | undefined;
@@ -149,8 +190,22 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Bearer token for the admin routes; undefined in production when unset (admin routes answer 404). */
     readonly adminToken: string | undefined;
-    readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
-    readonly trustProxy: boolean;
+    /**
+     * Login attempts per window: `maxPerIdAndClient` for one id from one client (strict), `maxPerId` for
+     * one id from everywhere (loose, so a stranger cannot lock the owner out), `maxPerClient` for one
+     * client across ids.
+     */
+    readonly login: {
+      readonly maxPerIdAndClient: number;
+      readonly maxPerId: number;
+      readonly maxPerClient: number;
+      readonly windowMs: number;
+    };
+    /** Registrations per client per window. */
+    readonly register: { readonly maxPerClient: number; readonly windowMs: number };
+    /** Registrations under way in this process above which POST /register answers 503. */
+    readonly maxSagasInFlight: number;
+    readonly trustProxy: TrustProxy;
   };
   /** The Stately inspector (development only): its local server on 127.0.0.1:port. */
   readonly inspect: { readonly enabled: boolean; readonly port: number };
@@ -177,17 +232,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const warnings: string[] = [];
 
+  const production = env.NODE_ENV === 'production';
+  /** In production a secret must not be a placeholder or typed by hand, whatever its length. */
+  const checkStrength = (name: string, value: string | undefined) => {
+    const weak = production && value !== undefined ? weakSecretReason(value) : undefined;
+    if (weak) problems.push(`${name} ${weak}; refused when NODE_ENV=production`);
+  };
   let jwtSecret = env.JWT_SECRET;
-  if (env.NODE_ENV === 'production') {
+  if (production) {
     if (jwtSecret === undefined || jwtSecret.length < MIN_PRODUCTION_SECRET_LENGTH) {
       problems.push(
         `JWT_SECRET expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production` +
           ` (generate one with: openssl rand -base64 48)`,
       );
-    }
+    } else checkStrength('JWT_SECRET', jwtSecret);
   } else if (jwtSecret === undefined) {
     const kept = developmentSecret(env.DATA_DIR);
-    if (kept) {
+    if ('secret' in kept) {
       jwtSecret = kept.secret;
       warnings.push(
         `JWT_SECRET is not set: using the development secret ${kept.created ? 'created now in' : 'kept in'} ` +
@@ -196,20 +257,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     } else {
       jwtSecret = randomBytes(32).toString('base64url');
       warnings.push(
-        `JWT_SECRET is not set and ${env.DATA_DIR} is not writable: generated a secret for this process alone; ` +
-          'tokens and sealed saga inputs will not survive a restart',
+        `JWT_SECRET is not set and the development secret cannot be used (${kept.refused}): generated a secret ` +
+          'for this process alone; tokens and sealed saga inputs will not survive a restart',
       );
     }
   }
   if (env.SAGA_SECRET_KEY !== undefined && env.SAGA_SECRET_KEY.length < MIN_PRODUCTION_SECRET_LENGTH) {
     problems.push(`SAGA_SECRET_KEY expects at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`);
-  }
+  } else checkStrength('SAGA_SECRET_KEY', env.SAGA_SECRET_KEY);
   if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
     problems.push(`RETRY_MAX_MS expects a value no smaller than RETRY_BASE_MS (${env.RETRY_BASE_MS})`);
   }
   if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < 16) {
     problems.push('ADMIN_TOKEN expects at least 16 characters');
-  }
+  } else checkStrength('ADMIN_TOKEN', env.ADMIN_TOKEN);
   const roles = new Set<Role>();
   for (const role of env.ROLES.split(',')
     .map((part) => part.trim())
@@ -248,6 +309,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   let serviceToken = env.SERVICE_TOKEN;
   if (serviceToken !== undefined && serviceToken.length < 16)
     problems.push('SERVICE_TOKEN expects at least 16 characters');
+  else checkStrength('SERVICE_TOKEN', serviceToken);
   if (serviceToken === undefined && (servesGrpc || callsGrpc)) {
     if (env.NODE_ENV === 'production') {
       problems.push(
@@ -288,6 +350,77 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) }
       : undefined;
 
+  // Plain-text gRPC off the machine carries the service token, password hashes and verifyPassword's
+  // passwords in clear (issue #14). A server uses TLS with a certificate; a client with any TLS file.
+  const clearListeners = [
+    ...(roles.has('user') ? [['USER_GRPC_ADDR', userAddress.host] as const] : []),
+    ...(roles.has('score') ? [['SCORE_GRPC_ADDR', scoreAddress.host] as const] : []),
+  ].filter(([, host]) => !cert && !isLoopbackHost(host));
+  const clearTargets = roles.has('api')
+    ? (
+        [
+          ['USER_SERVICE', services.user],
+          ['SCORE_SERVICE', services.score],
+        ] as const
+      ).filter(
+        ([, location]) =>
+          location.kind === 'grpc' && !tls && !location.hosts.every((host) => isLoopbackHost(host)),
+      )
+    : [];
+  const clear = [...clearListeners.map(([name]) => name), ...clearTargets.map(([name]) => name)];
+  if (clear.length > 0) {
+    const what = `gRPC in plain text beyond this machine (${clear.join(', ')}): the service token, password hashes and passwords cross the network in clear`;
+    if (production && !env.GRPC_PLAINTEXT) {
+      problems.push(
+        `${clear[0]} is not a loopback address and no TLS is configured: ${what}; set GRPC_TLS_CERT and GRPC_TLS_KEY` +
+          ' (GRPC_TLS_CA on clients), or GRPC_PLAINTEXT=true if the network is yours to trust',
+      );
+    } else warnings.push(`${what}${env.GRPC_PLAINTEXT ? ' (GRPC_PLAINTEXT=true)' : ''}`);
+  }
+
+  // Without a URL the service falls back to root@127.0.0.1 with no password, or a private server: for a
+  // developer's machine, never for production.
+  const api = roles.has('api');
+  const databaseNeeds = [
+    ...(roles.has('user') || (api && services.user.kind === 'local')
+      ? [['USER_DATABASE_URL', env.USER_DATABASE_URL] as const]
+      : []),
+    ...(roles.has('score') || (api && services.score.kind === 'local')
+      ? [['SCORE_DATABASE_URL', env.SCORE_DATABASE_URL] as const]
+      : []),
+    ...(api ? [['SAGA_DATABASE_URL', env.SAGA_DATABASE_URL] as const] : []),
+  ];
+  const unset = databaseNeeds.filter(([, url]) => (url ?? env.DATABASE_URL) === undefined);
+  if (production && unset.length > 0) {
+    problems.push(
+      `DATABASE_URL is required when NODE_ENV=production (or ${unset.map(([name]) => name).join(', ')}):` +
+        ' without one the service would use root@127.0.0.1 with no password, or start a private server',
+    );
+  }
+
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY ${trustProxy}`);
+  else if (trustProxy === true) {
+    const why =
+      'trusts every X-Forwarded-For entry, so a client can claim any address and void the per-client limits;' +
+      ' give the hop count (TRUST_PROXY=1) or the proxies (TRUST_PROXY=10.0.0.0/8)';
+    if (env.NODE_ENV === 'production')
+      problems.push(`TRUST_PROXY=true is refused when NODE_ENV=production: it ${why}`);
+    else warnings.push(`TRUST_PROXY=true ${why}`);
+  }
+  // A pruned saga's Idempotency-Key starts a new saga with the same gid: its branches must not find the
+  // old saga's barrier rows, which would make them look already done (or compensated).
+  if (env.SAGA_RETENTION <= env.BARRIER_RETENTION) {
+    problems.push(
+      `SAGA_RETENTION expects more than BARRIER_RETENTION (${env.BARRIER_RETENTION} ms): a saga's barrier rows must be gone before its Idempotency-Key can start a new saga`,
+    );
+  }
+  if (env.HTTP_CONNECTION_TIMEOUT <= env.REGISTER_WAIT_MS) {
+    problems.push(
+      `HTTP_CONNECTION_TIMEOUT expects more than REGISTER_WAIT_MS (${env.REGISTER_WAIT_MS} ms): a registration waits that long on a silent connection`,
+    );
+  }
+
   if (env.INSPECT && env.NODE_ENV === 'production') {
     problems.push(
       'INSPECT (--inspect) is refused when NODE_ENV=production: it serialises every saga state for a browser',
@@ -318,11 +451,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   return deepFreeze({
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT, metricsPort: env.METRICS_PORT },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      metricsPort: env.METRICS_PORT,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT,
+    },
     log: { level: env.LOG_LEVEL },
     roles,
     services,
-    grpc: { userAddress, scoreAddress, deadlineMs: env.GRPC_DEADLINE_MS, serviceToken, tls },
+    grpc: {
+      userAddress,
+      scoreAddress,
+      deadlineMs: env.GRPC_DEADLINE_MS,
+      serviceToken,
+      tls,
+      reflection: env.GRPC_REFLECTION ?? !production,
+    },
     database: {
       url: env.DATABASE_URL,
       userUrl: env.USER_DATABASE_URL ?? env.DATABASE_URL,
@@ -332,7 +478,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       dataDir: env.DATA_DIR,
     },
     jwt: { secret: jwtSecret as string, expiresInSeconds: env.JWT_EXPIRES_IN },
-    cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS },
+    cache: { max: env.CACHE_MAX, ttlMs: env.CACHE_TTL_MS, redisUrl: env.REDIS_URL },
     score: { rejectedValues: env.SCORE_REJECTED_VALUES },
     barrier: { retentionMs: env.BARRIER_RETENTION, pruneIntervalMs: env.BARRIER_PRUNE_INTERVAL },
     saga: {
@@ -341,6 +487,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       alertRetryLimit: env.ALERT_RETRY_LIMIT,
       leaseMs: env.SAGA_LEASE_MS,
       recoveryIntervalMs: env.RECOVERY_INTERVAL_MS,
+      retention: { retentionMs: env.SAGA_RETENTION, pruneIntervalMs: env.SAGA_PRUNE_INTERVAL },
       secretKey: env.SAGA_SECRET_KEY ?? (jwtSecret as string),
       coordinatorId: env.COORDINATOR_ID,
     },
@@ -349,11 +496,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
       adminToken,
       login: {
-        maxPerId: env.LOGIN_RATE_MAX,
+        maxPerIdAndClient: env.LOGIN_RATE_MAX,
+        maxPerId: env.LOGIN_ID_RATE_MAX,
         maxPerClient: env.LOGIN_IP_RATE_MAX,
         windowMs: env.LOGIN_RATE_WINDOW,
       },
-      trustProxy: env.TRUST_PROXY,
+      register: { maxPerClient: env.REGISTER_RATE_MAX, windowMs: env.REGISTER_RATE_WINDOW },
+      maxSagasInFlight: env.MAX_SAGAS_IN_FLIGHT,
+      trustProxy: trustProxy as TrustProxy,
     },
     inspect: { enabled: env.INSPECT, port: env.INSPECT_PORT },
     faults,

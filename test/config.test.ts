@@ -1,16 +1,41 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
+/** A secret as `openssl rand -base64 48` makes one: long, and of many different characters. */
+const STRONG_SECRET = 'q3J0vX9sLr2T8bNwZk5YhPcA7mDfUe4GiOj1WlVxRn6SaKtBy';
+const OTHER_SECRET = 'Hn2Wq8ZrT5vKx1Lm7Pc4Ys9Bd3Jf6Ga0';
+/** The least a production process needs. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'mysql://saga:pw@db:3306/saga',
+  JWT_SECRET: STRONG_SECRET,
+  SERVICE_TOKEN: OTHER_SECRET,
+} as const;
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8888 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8888,
+      requestTimeoutMs: 10_000,
+      connectionTimeoutMs: 120_000,
+    });
+    expect(config.api.register).toEqual({ maxPerClient: 20, windowMs: 60_000 });
+    expect(config.api.maxSagasInFlight).toBe(1_000);
+    expect(config.api.login).toEqual({
+      maxPerIdAndClient: 10,
+      maxPerId: 100,
+      maxPerClient: 100,
+      windowMs: 60_000,
+    });
+    expect(config.api.trustProxy).toBe(false);
     expect(config.jwt.expiresInSeconds).toBe(86_400);
     expect(config.score.rejectedValues).toEqual([10]);
-    expect(config.cache).toEqual({ max: 10_000, ttlMs: 60_000 });
+    expect(config.cache).toEqual({ max: 10_000, ttlMs: 60_000, redisUrl: undefined });
     expect(config.database.url).toBeUndefined();
     expect(config.barrier).toEqual({ retentionMs: 7 * 86_400_000, pruneIntervalMs: 3_600_000 });
   });
@@ -46,8 +71,92 @@ describe('loadConfig', () => {
   it('refuses to start in production without a JWT secret of at least 32 characters', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET expects at least 32 characters/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(ConfigError);
-    const strong = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), SERVICE_TOKEN: 's'.repeat(16) };
-    expect(loadConfig(strong).jwt.secret).toBe('x'.repeat(32));
+    const strong = { ...PRODUCTION, SERVICE_TOKEN: OTHER_SECRET };
+    expect(loadConfig(strong).jwt.secret).toBe(STRONG_SECRET);
+  });
+
+  it('refuses in production the placeholder secret of .env.example, and secrets typed by hand', () => {
+    const example = /^#?\s*JWT_SECRET=(.+)$/m.exec(
+      readFileSync(new URL('../.env.example', import.meta.url), 'utf8'),
+    );
+    const placeholder = example?.[1]?.trim() as string;
+    expect(placeholder.length).toBeGreaterThanOrEqual(32);
+    expect(() => loadConfig({ ...PRODUCTION, JWT_SECRET: placeholder })).toThrow(
+      /JWT_SECRET is a placeholder from an example; refused when NODE_ENV=production/,
+    );
+    for (const typed of [
+      'z'.repeat(32),
+      'abcabcabcabcabcabcabcabcabcabcabc',
+      '12341234123412341234123412341234',
+    ])
+      expect(() => loadConfig({ ...PRODUCTION, JWT_SECRET: typed }), typed).toThrow(
+        /JWT_SECRET has only \d+ distinct characters/,
+      );
+    expect(() => loadConfig({ ...PRODUCTION, SAGA_SECRET_KEY: 'y'.repeat(40) })).toThrow(
+      /SAGA_SECRET_KEY has only 1/,
+    );
+    expect(() => loadConfig({ ...PRODUCTION, ADMIN_TOKEN: 'a'.repeat(20) })).toThrow(
+      /ADMIN_TOKEN has only 1/,
+    );
+    expect(() => loadConfig({ ...PRODUCTION, ROLES: 'user', SERVICE_TOKEN: 's'.repeat(20) })).toThrow(
+      /SERVICE_TOKEN has only 1/,
+    );
+    // A hex secret (openssl rand -hex 32) has 16 distinct characters at most: accepted.
+    expect(loadConfig({ ...PRODUCTION, JWT_SECRET: '3f9a0c7b1e5d2864af0b9c3e7d1a5f28' }).env).toBe(
+      'production',
+    );
+    // Outside production the rules stay as they were: tests and laptops use what they like.
+    expect(loadConfig({ JWT_SECRET: placeholder }).jwt.secret).toBe(placeholder);
+  });
+
+  it('refuses to start in production without a database URL, naming the variable', () => {
+    const { DATABASE_URL: _, ...withoutUrl } = PRODUCTION;
+    expect(() => loadConfig(withoutUrl)).toThrow(/DATABASE_URL is required when NODE_ENV=production/);
+    expect(() =>
+      loadConfig({ ...withoutUrl, ROLES: 'api,user', SAGA_DATABASE_URL: 'mysql://saga:pw@db/sagas' }),
+    ).toThrow(/\(or USER_DATABASE_URL, SCORE_DATABASE_URL\)/);
+    expect(
+      loadConfig({
+        ...withoutUrl,
+        ROLES: 'api',
+        USER_SERVICE: 'grpc://127.0.0.1:50051',
+        SCORE_SERVICE: 'grpc://127.0.0.1:50052',
+        SERVICE_TOKEN: OTHER_SECRET,
+        SAGA_DATABASE_URL: 'mysql://saga:pw@db/sagas',
+      }).database.sagaUrl,
+    ).toBe('mysql://saga:pw@db/sagas');
+  });
+
+  it('refuses plain-text gRPC beyond loopback in production unless TLS or GRPC_PLAINTEXT is set', () => {
+    const split = { ...PRODUCTION, SERVICE_TOKEN: OTHER_SECRET };
+    expect(() => loadConfig({ ...split, ROLES: 'user', USER_GRPC_ADDR: '0.0.0.0:50051' })).toThrow(
+      /USER_GRPC_ADDR is not a loopback address and no TLS is configured/,
+    );
+    expect(() => loadConfig({ ...split, ROLES: 'api', USER_SERVICE: 'grpc://10.0.0.5:50051' })).toThrow(
+      /USER_SERVICE is not a loopback address and no TLS is configured/,
+    );
+    expect(() =>
+      loadConfig({ ...split, ROLES: 'api', SCORE_SERVICE: 'grpc://score.internal:50052' }),
+    ).toThrow(/SCORE_SERVICE is not a loopback address/);
+    // Loopback stays on the machine.
+    expect(
+      loadConfig({ ...split, ROLES: 'api,user', USER_SERVICE: 'grpc://127.0.0.1:50051' }).warnings,
+    ).toEqual([]);
+    // Asked for explicitly: allowed, and said at start.
+    const plain = loadConfig({
+      ...split,
+      ROLES: 'user',
+      USER_GRPC_ADDR: '0.0.0.0:50051',
+      GRPC_PLAINTEXT: 'true',
+    });
+    expect(plain.warnings.join()).toMatch(/gRPC in plain text beyond this machine \(USER_GRPC_ADDR\)/);
+  });
+
+  it('serves gRPC reflection outside production, and in production only when GRPC_REFLECTION asks for it', () => {
+    expect(loadConfig({}).grpc.reflection).toBe(true);
+    expect(loadConfig({ GRPC_REFLECTION: 'false' }).grpc.reflection).toBe(false);
+    expect(loadConfig(PRODUCTION).grpc.reflection).toBe(false);
+    expect(loadConfig({ ...PRODUCTION, GRPC_REFLECTION: 'true' }).grpc.reflection).toBe(true);
   });
 
   it('names every bad variable and what it expects', () => {
@@ -80,8 +189,75 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BARRIER_RETENTION: '7 days' })).toThrow(/BARRIER_RETENTION expects a duration/);
   });
 
+  it('keeps final sagas SAGA_RETENTION long, longer than their barrier rows', () => {
+    expect(loadConfig({}).saga.retention).toEqual({
+      retentionMs: 30 * 86_400_000,
+      pruneIntervalMs: 3_600_000,
+    });
+    expect(loadConfig({ SAGA_RETENTION: '90d', SAGA_PRUNE_INTERVAL: '0' }).saga.retention).toEqual({
+      retentionMs: 90 * 86_400_000,
+      pruneIntervalMs: 0,
+    });
+    expect(() => loadConfig({ SAGA_RETENTION: '7d' })).toThrow(
+      /SAGA_RETENTION expects more than BARRIER_RETENTION/,
+    );
+    expect(() => loadConfig({ SAGA_RETENTION: '10m' })).toThrow(/SAGA_RETENTION expects a duration/);
+  });
+
   it('treats an empty value as unset', () => {
-    expect(loadConfig({ PORT: '', HOST: '' }).http).toEqual({ host: '127.0.0.1', port: 8888 });
+    expect(loadConfig({ PORT: '', HOST: '' }).http).toMatchObject({ host: '127.0.0.1', port: 8888 });
+  });
+
+  it('reads TRUST_PROXY as a hop count or a list of proxy addresses and CIDRs', () => {
+    expect(loadConfig({ TRUST_PROXY: '0' }).api.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).api.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).api.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,127.0.0.1, loopback' }).api.trustProxy).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '127.0.0.1',
+      'loopback',
+    ]);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '11'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY expects/);
+  });
+
+  it('refuses TRUST_PROXY=true in production, naming it, and warns about it elsewhere', () => {
+    const production = { ...PRODUCTION, ROLES: 'api' };
+    expect(() => loadConfig({ ...production, TRUST_PROXY: 'true' })).toThrow(
+      /TRUST_PROXY=true is refused when NODE_ENV=production/,
+    );
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8' }).api.trustProxy).toEqual(['10.0.0.0/8']);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).warnings.join()).toMatch(/TRUST_PROXY=true trusts every/);
+  });
+
+  it('reads REDIS_URL, unset by default, and names it when it is not a Redis URL', () => {
+    expect(loadConfig({}).cache.redisUrl).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).cache.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(loadConfig({ REDIS_URL: 'rediss://cache.internal:6380' }).cache.redisUrl).toBe(
+      'rediss://cache.internal:6380',
+    );
+    expect(() => loadConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL expects a redis:\/\//);
+    expect(() => loadConfig({ REDIS_URL: 'cache:6379' })).toThrow(/REDIS_URL expects/);
+  });
+
+  it('reads the abuse limits and the HTTP timeouts', () => {
+    const config = loadConfig({
+      REGISTER_RATE_MAX: '5',
+      REGISTER_RATE_WINDOW: '10m',
+      MAX_SAGAS_IN_FLIGHT: '50',
+      LOGIN_ID_RATE_MAX: '30',
+      HTTP_REQUEST_TIMEOUT: '5s',
+      HTTP_CONNECTION_TIMEOUT: '30s',
+    });
+    expect(config.api.register).toEqual({ maxPerClient: 5, windowMs: 600_000 });
+    expect(config.api.maxSagasInFlight).toBe(50);
+    expect(config.api.login.maxPerId).toBe(30);
+    expect(config.http).toMatchObject({ requestTimeoutMs: 5_000, connectionTimeoutMs: 30_000 });
+    expect(() => loadConfig({ MAX_SAGAS_IN_FLIGHT: '0' })).toThrow(/MAX_SAGAS_IN_FLIGHT expects an integer/);
+    expect(() => loadConfig({ HTTP_CONNECTION_TIMEOUT: '5s' })).toThrow(
+      /HTTP_CONNECTION_TIMEOUT expects more than REGISTER_WAIT_MS/,
+    );
   });
 
   it('defaults to the monolith: all three roles, services in-process, gRPC on 50051 and 50052', () => {
@@ -126,7 +302,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a gRPC role or a gRPC client without SERVICE_TOKEN in production', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), ADMIN_TOKEN: 'y'.repeat(16) };
+    const { SERVICE_TOKEN: _, ...production } = { ...PRODUCTION, ADMIN_TOKEN: OTHER_SECRET };
     expect(() => loadConfig({ ...production, ROLES: 'user' })).toThrow(/SERVICE_TOKEN is required/);
     expect(() => loadConfig({ ...production, ROLES: 'api', USER_SERVICE: 'grpc://127.0.0.1:1' })).toThrow(
       /SERVICE_TOKEN is required/,

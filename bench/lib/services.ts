@@ -50,6 +50,7 @@ export function startService(env: Record<string, string>, script = serviceEntry)
       JWT_SECRET,
       SERVICE_TOKEN,
       BARRIER_PRUNE_INTERVAL: '0',
+      SAGA_PRUNE_INTERVAL: '0',
       ...env,
     },
     stdio: ['ignore', log, 'inherit'],

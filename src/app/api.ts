@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createSagaLog } from '../db/saga-log.js';
 import { createSagaQueries } from '../db/saga-queries.js';
+import { startSagaPruner } from '../db/saga-retention.js';
 import { createSecretBox } from '../domain/secret-box.js';
 import type { FaultInjector } from '../faults/fault-injector.js';
 import { withSagaLogFaults } from '../faults/fault-wrappers.js';
@@ -58,6 +59,13 @@ export async function startApi(
   const sagaLog = withSagaLogFaults(createSagaLog(sagaDatabase.db), faults);
   const sagaQueries = createSagaQueries(sagaDatabase.db);
   startBarrierPruning(config, databases, sagaQueries, kit, metrics, logger, closers);
+  closers.add(
+    startSagaPruner(
+      sagaDatabase.db,
+      { retentionMs: config.saga.retention.retentionMs, intervalMs: config.saga.retention.pruneIntervalMs },
+      logger,
+    ),
+  );
 
   const secrets = createSecretBox(config.saga.secretKey);
   const inspector = await startInspector(config, logger, closers);
@@ -85,7 +93,9 @@ export async function startApi(
     jwt: config.jwt,
     adminToken: config.api.adminToken,
     login: config.api.login,
+    register: { ...config.api.register, maxInFlight: config.api.maxSagasInFlight },
     trustProxy: config.api.trustProxy,
+    timeouts: { requestMs: config.http.requestTimeoutMs, connectionMs: config.http.connectionTimeoutMs },
     registration: createRegistration({
       coordinator,
       log: sagaLog,

@@ -58,6 +58,7 @@ export async function serveGrpcRoles(
             ? logger.info({ service: binding.name }, 'database answers again: gRPC health SERVING')
             : logger.warn({ service: binding.name }, 'database does not answer: gRPC health NOT_SERVING'),
       },
+      { reflection: config.grpc.reflection },
     );
     closers.add(() => server.stop(config.api.shutdownGraceMs));
     logger.info(

@@ -26,6 +26,7 @@ export async function startServiceOps(
     jwt: config.jwt,
     adminToken: config.api.adminToken,
     trustProxy: config.api.trustProxy,
+    timeouts: { requestMs: config.http.requestTimeoutMs, connectionMs: config.http.connectionTimeoutMs },
     metrics: { registry: metrics.registry, record: metrics.httpRequest },
     readiness: async () => {
       const reachable = await Promise.all(databases.all.map(answers));

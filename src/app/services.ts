@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createScoreStore } from '../db/score-store.js';
 import { createUserStore } from '../db/user-store.js';
+import type { CacheInvalidation } from '../domain/cache.js';
 import { createScoreService, type ScoreService } from '../domain/score-service.js';
 import { createUserService, type UserService } from '../domain/user-service.js';
 import type { FaultInjector } from '../faults/fault-injector.js';
@@ -23,18 +24,29 @@ export function localServices(
   databases: Databases,
   metrics: Metrics,
   faults: FaultInjector,
+  invalidation: CacheInvalidation,
 ): LocalServices {
   return {
     users:
       databases.user &&
       withUserFaults(
-        createUserService(createUserStore(databases.user.db), config.cache, metrics.cache),
+        createUserService(createUserStore(databases.user.db), config.cache, metrics.cache, {
+          // Per user id, whoever asks (HTTP /login, gRPC verifyPassword): loose, so the owner still gets in.
+          passwordChecksPerId: { max: config.api.login.maxPerId, windowMs: config.api.login.windowMs },
+          invalidation,
+        }),
         faults,
       ),
     scores:
       databases.score &&
       withScoreFaults(
-        createScoreService(createScoreStore(databases.score.db), config.score, config.cache, metrics.cache),
+        createScoreService(
+          createScoreStore(databases.score.db),
+          config.score,
+          config.cache,
+          metrics.cache,
+          invalidation,
+        ),
         faults,
       ),
   };

@@ -106,21 +106,33 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T,
   );
 }
 
-export function flag(fallback: boolean) {
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+
+function flagField<T>(fallback: T) {
   return z.preprocess(
     unsetIfEmpty,
     z
       .string()
       .optional()
-      .transform((text, ctx) => {
+      .transform((text, ctx): boolean | T => {
         if (text === undefined) return fallback;
         const normalized = text.trim().toLowerCase();
-        if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
-        if (['0', 'false', 'no', 'off'].includes(normalized)) return false;
+        if (TRUE_WORDS.includes(normalized)) return true;
+        if (FALSE_WORDS.includes(normalized)) return false;
         ctx.addIssue({ code: 'custom', message: `expects true/false (or 1/0), got "${text}"` });
         return z.NEVER;
       }),
   );
+}
+
+export function flag(fallback: boolean) {
+  return flagField<boolean>(fallback);
+}
+
+/** true/false (or 1/0), or undefined when unset: for a default that depends on another variable. */
+export function optionalFlag() {
+  return flagField<undefined>(undefined);
 }
 
 export function optionalText() {

@@ -1,8 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -59,7 +60,7 @@ async function probe(url: string): Promise<true | string> {
 }
 
 export interface PrivateServer {
-  /** `mysql://root@127.0.0.1:<port>/` (no database). */
+  /** `mysql://root:<password>@127.0.0.1:<port>/` (no database). */
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -137,27 +138,59 @@ function alive(pid: number): boolean {
   }
 }
 
+const PASSWORD_FILE = 'root-password';
+
+/**
+ * The private server's root password: random, made once and kept in `dir` (mode 0600), which only this
+ * user can enter (0700). Any local process could otherwise connect to the server's TCP port as root
+ * with no password (issue #14).
+ */
+async function rootPassword(dir: string): Promise<string> {
+  const path = join(dir, PASSWORD_FILE);
+  try {
+    await writeFile(path, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  await chmod(path, 0o600);
+  const password = (await readFile(path, 'utf8')).trim();
+  if (!/^[\w-]{16,}$/.test(password)) throw new Error(`${path} does not hold a password this service made`);
+  return password;
+}
+
+/**
+ * SQL the server runs at start, before it serves its first connection: root gets the password, on every
+ * host entry the installer made (a data directory initialised by an older version had none).
+ */
+function passwordStatements(password: string): string {
+  const hosts = ['localhost', '127.0.0.1', '::1', '%', hostname()];
+  return `${hosts.map((host) => `ALTER USER IF EXISTS 'root'@'${host.replace(/'/g, "''")}' IDENTIFIED BY '${password}';`).join('\n')}\n`;
+}
+
 /** Starts (initialising on first use) a private server whose files live in `dir`; on `port` if given. */
 export async function startPrivateServer(
   dir: string,
   log: LocalServerLog,
   options: { readonly port?: number } = {},
 ): Promise<PrivateServer> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const password = await rootPassword(dir);
+  const urlAt = (port: number) => `mysql://root:${password}@127.0.0.1:${port}/`;
   const stateFile = join(dir, 'server.json');
   const existing = await readFile(stateFile, 'utf8')
     .then((text) => JSON.parse(text) as ServerState)
     .catch(() => undefined);
-  if (existing && alive(existing.pid) && (await probe(`mysql://root@127.0.0.1:${existing.port}/`)) === true) {
+  if (existing && alive(existing.pid) && (await probe(urlAt(existing.port))) === true) {
     // Left running by a process that was killed; reuse it rather than fight over its data directory.
     log.warn(`reusing the private server already running on port ${existing.port} (pid ${existing.pid})`);
-    return { url: `mysql://root@127.0.0.1:${existing.port}/`, port: existing.port, stop: async () => {} };
+    return { url: urlAt(existing.port), port: existing.port, stop: async () => {} };
   }
 
   const binaries = findServerBinaries();
   if (!binaries) throw new Error(NO_SERVER_HELP);
 
   const dataDir = join(dir, 'data');
-  await mkdir(dir, { recursive: true });
   if (!existsSync(join(dataDir, 'mysql'))) {
     log.info(`initialising a new ${binaries.flavor} data directory in ${dataDir}`);
     await initialise(binaries, dataDir);
@@ -167,6 +200,8 @@ export async function startPrivateServer(
   // Unix socket paths are limited to ~107 bytes; fall back to the temp dir for deep data directories.
   let socket = join(dir, 'mysqld.sock');
   if (socket.length > 100) socket = join(tmpdir(), `saga-mysqld-${port}.sock`);
+  const initFile = join(dir, 'init.sql');
+  await writeFile(initFile, passwordStatements(password), { mode: 0o600 });
   const child = spawn(
     binaries.server,
     [
@@ -178,12 +213,17 @@ export async function startPrivateServer(
       `--pid-file=${join(dir, 'mysqld.pid')}`,
       `--log-error=${join(dir, 'error.log')}`,
       '--skip-name-resolve',
+      `--init-file=${initFile}`,
       ...userFlag(),
     ],
     { stdio: 'ignore' },
   );
-  const url = `mysql://root@127.0.0.1:${port}/`;
-  await waitUntilReady(child, url, join(dir, 'error.log'));
+  const url = urlAt(port);
+  try {
+    await waitUntilReady(child, url, join(dir, 'error.log'));
+  } finally {
+    await rm(initFile, { force: true });
+  }
   await writeFile(stateFile, JSON.stringify({ pid: child.pid ?? 0, port } satisfies ServerState));
   log.info(`private ${binaries.flavor} server listening on 127.0.0.1:${port} (data in ${dataDir})`);
 

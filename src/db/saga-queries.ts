@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { ErrorInfo } from '../domain/errors.js';
 import { activeSagaStatuses, type SagaStatus } from '../domain/saga.js';
 import type {
@@ -107,6 +107,17 @@ export function createSagaQueries(db: Db): SagaQueries {
         const byGid = await page({ ...filter, after: undefined }, [eq(sagas.gid, filter.q)], null);
         if (byGid.sagas.length > 0) return { sagas: filter.after ? [] : byGid.sagas, next: null };
         return page(filter, [eq(sagas.subject, filter.q)], listingIndex({ subject: filter.q }));
+      }),
+
+    latestForSubject: (type, subject, notAfter) =>
+      dbCall(async () => {
+        const [row] = await db
+          .select(summaryColumns)
+          .from(sagas, { forceIndex: 'idx_saga_subject_created' })
+          .where(and(eq(sagas.subject, subject), lte(sagas.createdAt, notAfter), eq(sagas.type, type)))
+          .orderBy(desc(sagas.createdAt), desc(sagas.gid))
+          .limit(1);
+        return row === undefined ? undefined : toSummary(row);
       }),
 
     stats: (windowMinutes) =>

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { BusinessFailure } from '../domain/errors.js';
-import type { User } from '../domain/user.js';
+import type { StoredUser } from '../domain/user.js';
 import type { UserStore, UserWrites } from '../domain/user-service.js';
 import { barrierGuard } from './barrier.js';
 import type { Db, Executor } from './connection.js';
@@ -49,9 +49,9 @@ export function createUserStore(db: Db): UserStore {
     branches: barrierGuard(db, userWrites),
 
     findById: (id) =>
-      dbCall(async (): Promise<User | undefined> => {
+      dbCall(async (): Promise<StoredUser | undefined> => {
         const [row] = await db
-          .select({ id: users.id, name: users.name, gender: users.gender })
+          .select({ id: users.id, name: users.name, gender: users.gender, createdAt: users.createdAt })
           .from(users)
           .where(eq(users.id, id));
         return row;

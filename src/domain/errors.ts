@@ -27,8 +27,17 @@ export const errorCatalog = {
     kind: 'business',
     message: 'another coordinator process runs this saga; send the retry to it',
   },
+  // a login whose account is not ready: the registration saga that created it has not succeeded (yet)
+  registration_incomplete: {
+    kind: 'business',
+    message: "this user's registration has not completed; try again once it has",
+  },
   // transient: try again later
   unavailable: { kind: 'transient', message: 'a dependency is unavailable, try again' },
+  overloaded: {
+    kind: 'transient',
+    message: 'too much work in progress here (MAX_SAGAS_IN_FLIGHT); try again later',
+  },
   // not found
   user_not_found: { kind: 'notFound', message: 'user not found' },
   score_not_found: { kind: 'notFound', message: 'score not found' },
@@ -75,14 +84,21 @@ export interface ErrorInfo {
   readonly message: string;
 }
 
+export interface DomainErrorOptions extends ErrorOptions {
+  /** When trying again makes sense (rate limits, overload): HTTP's Retry-After, gRPC's retry-after trailer. */
+  readonly retryAfterSeconds?: number | undefined;
+}
+
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
   readonly code: ErrorCode;
+  readonly retryAfterSeconds: number | undefined;
 
-  protected constructor(code: ErrorCode, message: string | undefined, options?: ErrorOptions) {
+  protected constructor(code: ErrorCode, message: string | undefined, options?: DomainErrorOptions) {
     super(message ?? errorCatalog[code].message, options);
     this.code = code;
     this.name = new.target.name;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   toJSON(): ErrorInfo {
@@ -101,7 +117,7 @@ export class BusinessFailure extends DomainError {
 /** Could not be done now (database, network, a restarting service): retrying may succeed. */
 export class TransientFailure extends DomainError {
   readonly kind = 'transient';
-  constructor(code: CodeOfKind<'transient'> = 'unavailable', message?: string, options?: ErrorOptions) {
+  constructor(code: CodeOfKind<'transient'> = 'unavailable', message?: string, options?: DomainErrorOptions) {
     super(code, message, options);
   }
 }
@@ -129,8 +145,8 @@ export class Unauthenticated extends DomainError {
 
 export class RateLimited extends DomainError {
   readonly kind = 'rateLimited';
-  constructor(message?: string) {
-    super('rate_limited', message);
+  constructor(message?: string, options?: DomainErrorOptions) {
+    super('rate_limited', message, options);
   }
 }
 
@@ -143,13 +159,13 @@ export class InternalError extends DomainError {
 }
 
 /** Rebuilds the typed error for a code (the inverse of toJSON), e.g. from a gRPC status or the saga log. */
-export function domainError(code: ErrorCode, message?: string): DomainError {
+export function domainError(code: ErrorCode, message?: string, options?: DomainErrorOptions): DomainError {
   const kind: ErrorKind = errorCatalog[code].kind;
   switch (kind) {
     case 'business':
       return new BusinessFailure(code as CodeOfKind<'business'>, message);
     case 'transient':
-      return new TransientFailure(code as CodeOfKind<'transient'>, message);
+      return new TransientFailure(code as CodeOfKind<'transient'>, message, options);
     case 'notFound':
       return new NotFound(code as CodeOfKind<'notFound'>, message);
     case 'invalid':
@@ -157,7 +173,7 @@ export function domainError(code: ErrorCode, message?: string): DomainError {
     case 'unauthenticated':
       return new Unauthenticated(code as CodeOfKind<'unauthenticated'>, message);
     case 'rateLimited':
-      return new RateLimited(message);
+      return new RateLimited(message, options);
     case 'internal':
       return new InternalError(message);
   }

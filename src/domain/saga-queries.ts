@@ -91,4 +91,10 @@ export interface SagaQueries {
    * database's clock, oldest first, at most `limit`: the barrier pruner keeps their rows.
    */
   unfinishedOlderThan(olderThanMs: number, limit: number): Promise<UnfinishedSagas>;
+  /**
+   * The newest saga of `type` about `subject` created no later than `notAfter`. For a user row: the
+   * registration that created it (a later saga for the same id was created after the row, to be refused
+   * as a duplicate). Undefined when there is none (or its row was removed by SAGA_RETENTION).
+   */
+  latestForSubject(type: string, subject: string, notAfter: Date): Promise<SagaSummary | undefined>;
 }

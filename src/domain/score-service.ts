@@ -6,7 +6,14 @@ import {
   type BranchReply,
   refuseHanging,
 } from './branch.js';
-import { type CacheCounters, type CacheOptions, readThrough, uncounted } from './cache.js';
+import {
+  type CacheCounters,
+  type CacheInvalidation,
+  type CacheOptions,
+  localOnly,
+  readThrough,
+  uncounted,
+} from './cache.js';
 import { BusinessFailure, NotFound } from './errors.js';
 import { checkUserScore, type UserScore } from './score.js';
 import { checkUserId } from './user.js';
@@ -48,17 +55,25 @@ export interface ScoreRules {
   readonly rejectedValues: readonly number[];
 }
 
+const CACHE_NAME = 'score';
+
 export function createScoreService(
   store: ScoreStore,
   rules: ScoreRules,
   cacheOptions: CacheOptions,
   counters: CacheCounters = uncounted,
+  /** Tells other processes when a score is deleted here, and hears them (REDIS_URL). */
+  invalidation: CacheInvalidation = localOnly,
 ): ScoreService {
   const rejected = new Set(rules.rejectedValues);
   const cache = new LRUCache<number, UserScore>({
     max: cacheOptions.max,
     ttl: cacheOptions.ttlMs,
     fetchMethod: (userId) => store.findByUserId(userId),
+  });
+  invalidation.subscribe(CACHE_NAME, {
+    drop: (key) => cache.delete(Number(key)),
+    dropAll: () => cache.clear(),
   });
 
   return {
@@ -79,12 +94,13 @@ export function createScoreService(
       const userId = checkUserId(target.userId, 'userId');
       const run = await store.branches.run(branch, (writes) => writes.deleteByUserId(userId));
       cache.delete(userId);
+      invalidation.publish(CACHE_NAME, userId);
       return { outcome: run.outcome, value: null };
     },
 
     async getUserScore(userId) {
       checkUserId(userId, 'userId');
-      const score = await readThrough(cache, userId, 'score', counters);
+      const score = await readThrough(cache, userId, 'score', counters, (key) => store.findByUserId(key));
       if (score === undefined) throw new NotFound('score_not_found');
       return score;
     },

@@ -6,6 +6,11 @@ export interface User {
   readonly gender: string;
 }
 
+/** A user as read back: with when its row was created (a token names the row it was issued for). */
+export interface StoredUser extends User {
+  readonly createdAt: Date;
+}
+
 /** What saveUser stores. A user without a password hash exists but cannot log in (as in the tutorial). */
 export interface NewUser extends User {
   readonly passwordHash?: string | null;

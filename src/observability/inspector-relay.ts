@@ -8,7 +8,7 @@ import { LiveSagas } from './inspector-live-sagas.js';
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 
 export interface InspectorRelay {
-  /** `http://127.0.0.1:<port>`: the page to open in a browser. */
+  /** `http://127.0.0.1:<port>/<viewer key>`: the page to open in a browser (its WebSocket is the same path). */
   readonly url: string;
   readonly port: number;
   /** Where the service's own inspector publishes (it carries a per-process key). */
@@ -44,10 +44,13 @@ export function isPageOrigin(origin: string | undefined, port: number): boolean 
 export async function startInspectorRelay(port: number): Promise<InspectorRelay> {
   const key = randomBytes(18).toString('base64url');
   const publishPath = `/publish/${key}`;
+  // Any local process can connect to 127.0.0.1, and one with no Origin is no browser page we could turn
+  // away: the page and its stream are at a random path, given only in the URL the service logs.
+  const viewerPath = `/${randomBytes(18).toString('base64url')}`;
   let boundPort = port;
 
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || (request.url ?? '/') !== '/') {
+    if (request.method !== 'GET' || request.url !== viewerPath) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
@@ -58,7 +61,8 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   const relay = new WebSocketServer({
     server,
     maxPayload: 4 * 1024 * 1024,
-    verifyClient: ({ req }: { req: IncomingMessage }) => isPageOrigin(req.headers.origin, boundPort),
+    verifyClient: ({ req }: { req: IncomingMessage }) =>
+      (req.url === publishPath || req.url === viewerPath) && isPageOrigin(req.headers.origin, boundPort),
   });
   const live = new LiveSagas();
   let publisherConnected: () => void = () => {};
@@ -92,7 +96,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
   boundPort = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${boundPort}`,
+    url: `http://127.0.0.1:${boundPort}${viewerPath}`,
     port: boundPort,
     publishUrl: `ws://127.0.0.1:${boundPort}${publishPath}`,
     publisherConnected: connected,
@@ -138,7 +142,7 @@ export async function startInspectorRelay(port: number): Promise<InspectorRelay>
       socket.onclose = null;
       socket.close();
     }
-    const current = new WebSocket('ws://' + location.host + '/');
+    const current = new WebSocket('ws://' + location.host + location.pathname);
     socket = current;
     current.onopen = () => {
       status.hidden = true;

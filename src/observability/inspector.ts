@@ -41,7 +41,7 @@ function startedOnly(next: (event: InspectionEvent) => void): (event: Inspection
 export interface SagaInspector {
   /** Attach to every saga actor (the coordinator does, new and resumed alike). */
   readonly inspect: (event: InspectionEvent) => void;
-  /** The page to open: `http://127.0.0.1:<port>`. */
+  /** The page to open: `http://127.0.0.1:<port>/<viewer key>`. */
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -22,7 +23,7 @@ describe.runIf(binaries !== undefined)('private database server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('initialises a data directory, starts on a free port and accepts root without a password', async () => {
+  it('initialises a data directory and starts on a free port', async () => {
     server = await startPrivateServer(join(dir, 'mysql'), quiet);
     expect(server.port).not.toBe(3306);
     await migrateDatabase(`${server.url}saga`, ['saga', 'user', 'score', 'barrier']);
@@ -33,6 +34,20 @@ describe.runIf(binaries !== undefined)('private database server', () => {
       expect.arrayContaining(['barrier', 'saga', 'user', 'user_score']),
     );
   }, 120_000);
+
+  it('lets root in only with the random password kept in its directory (0600, in a 0700 directory)', async () => {
+    const password = (await readFile(join(dir, 'mysql', 'root-password'), 'utf8')).trim();
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(join(dir, 'mysql', 'root-password'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'mysql'))).mode & 0o777).toBe(0o700);
+    expect(new URL(server!.url).password).toBe(password);
+    // Any local process can reach the TCP port: without the password it gets nothing.
+    await expect(
+      mysql.createConnection({ host: '127.0.0.1', port: server!.port, user: 'root', connectTimeout: 2_000 }),
+    ).rejects.toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+    // Nor is the password left lying around in the SQL the server ran at start.
+    expect(existsSync(join(dir, 'mysql', 'init.sql'))).toBe(false);
+  });
 
   it('stops the server it started', async () => {
     const url = server!.url;

@@ -98,9 +98,10 @@ describe('saga queries', () => {
     }
     await queries.stats(15);
     await queries.unfinishedOlderThan(30 * MINUTE, 5_001);
+    await queries.latestForSubject('register', 'user-7', new Date());
 
     const onSaga = issued.filter((query) => /\bfrom `saga`/i.test(query.sql));
-    expect(onSaga.length).toBeGreaterThanOrEqual(filters.length * 2 + 4);
+    expect(onSaga.length).toBeGreaterThanOrEqual(filters.length * 2 + 5);
     for (const query of onSaga) {
       const [plan] = await database.pool.query<mysql.RowDataPacket[]>(`EXPLAIN ${query.sql}`, query.params);
       // A primary-key probe that finds nothing is answered from the index before planning the rest.
@@ -170,5 +171,45 @@ describe('saga queries', () => {
     );
 
     expect((await queries.unfinishedOlderThan(0, 4)).sagas).toEqual(all.sagas.slice(0, 4));
+  });
+
+  it("finds a subject's newest saga of a type created no later than a given time", async () => {
+    const at = new Date(Date.now() - 10 * MINUTE);
+    const row = (gid: string, type: string, status: string, created: Date) => [
+      gid,
+      type,
+      1,
+      status,
+      status,
+      '{}',
+      '{}',
+      'account-1',
+      created,
+      created,
+    ];
+    await database.pool.query(
+      'INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, subject, created_at, updated_at) VALUES ?',
+      [
+        [
+          row('acct-old', 'register', 'aborted', new Date(at.getTime() - 60_000)),
+          row('acct-creator', 'register', 'succeeded', new Date(at.getTime() - 5)),
+          row('acct-other-type', 'transfer', 'succeeded', new Date(at.getTime() - 1)),
+          row('acct-later', 'register', 'aborted', new Date(at.getTime() + 5_000)),
+        ],
+      ],
+    );
+    const queries = createSagaQueries(db);
+    expect(await queries.latestForSubject('register', 'account-1', at)).toMatchObject({
+      gid: 'acct-creator',
+      status: 'succeeded',
+      subject: 'account-1',
+    });
+    expect(
+      (await queries.latestForSubject('register', 'account-1', new Date(at.getTime() - 30_000)))?.gid,
+    ).toBe('acct-old');
+    expect(
+      await queries.latestForSubject('register', 'account-1', new Date(at.getTime() - 120_000)),
+    ).toBeUndefined();
+    expect(await queries.latestForSubject('register', 'account-2', at)).toBeUndefined();
   });
 });

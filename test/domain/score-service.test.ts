@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScoreStore } from '../../src/db/score-store.js';
 import type { BranchRef } from '../../src/domain/branch.js';
@@ -20,6 +21,26 @@ const action = (gid: string): BranchRef => ({ transType: 'saga', gid, branchId: 
 const compensate = (gid: string): BranchRef => ({ transType: 'saga', gid, branchId: '02', op: 'compensate' });
 
 describe('ScoreService', () => {
+  it('answers a read in flight when the compensation deleted the score with score_not_found', async () => {
+    const real = createScoreStore(database.db);
+    // The real store, its read held back 100 ms after it has read the row.
+    const slow = {
+      ...real,
+      findByUserId: async (userId: number) => {
+        const found = await real.findByUserId(userId);
+        await sleep(100);
+        return found;
+      },
+    };
+    const service = createScoreService(slow, { rejectedValues: [] }, cacheOptions);
+    const userId = nextId++;
+    await service.saveUserScore(action(`race-${userId}`), { userId, score: 1 });
+    const slowRead = service.getUserScore(userId);
+    await sleep(30);
+    await service.saveUserScoreCallback(compensate(`race-${userId}`), { userId });
+    await expect(slowRead).rejects.toMatchObject({ code: 'score_not_found' });
+  });
+
   it('stores a score and reads it back', async () => {
     const service = createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cacheOptions);
     const userId = nextId++;

@@ -21,6 +21,9 @@ export async function startAppOn(
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SERVICE_TOKEN: TEST_SERVICE_TOKEN,
     BARRIER_PRUNE_INTERVAL: '0',
+    SAGA_PRUNE_INTERVAL: '0',
+    // Every test registers from 127.0.0.1; the register limit has tests of its own that set it.
+    REGISTER_RATE_MAX: '1000000',
     USER_GRPC_ADDR: '127.0.0.1:0',
     SCORE_GRPC_ADDR: '127.0.0.1:0',
     ...env,

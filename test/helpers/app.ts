@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Agent, fetch as fetchFrom } from 'undici';
 import { type App, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -24,6 +25,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     BARRIER_PRUNE_INTERVAL: '0',
+    SAGA_PRUNE_INTERVAL: '0',
+    // Every test registers from 127.0.0.1; the register limit has tests of its own that set it.
+    REGISTER_RATE_MAX: '1000000',
     SERVICE_TOKEN: TEST_SERVICE_TOKEN,
     // Free ports: test files run in parallel, each with its own monolith.
     USER_GRPC_ADDR: '127.0.0.1:0',
@@ -47,12 +51,26 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
-/** A JSON request; returns status, headers and parsed body. */
+/** One connection pool per local address, so tests can be several clients (127.0.0.2, …) on loopback. */
+const agents = new Map<string, Agent>();
+function agentFrom(localAddress: string): Agent {
+  let agent = agents.get(localAddress);
+  if (!agent) {
+    agent = new Agent({ localAddress });
+    agents.set(localAddress, agent);
+  }
+  return agent;
+}
+
+/**
+ * A JSON request; returns status, headers and parsed body. `from`: the local address to connect from
+ * (any 127.x.y.z on Linux), for tests where the server must see different clients.
+ */
 export async function call(
   base: string,
   method: string,
   path: string,
-  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; raw?: string; headers?: Record<string, string>; from?: string } = {},
 ) {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
@@ -61,11 +79,11 @@ export async function call(
   if (body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
     headers['content-type'] = 'application/json';
   }
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-  });
+  const init = { method, headers, ...(body === undefined ? {} : { body }) };
+  const response =
+    options.from === undefined
+      ? await fetch(`${base}${path}`, init)
+      : await fetchFrom(`${base}${path}`, { ...init, dispatcher: agentFrom(options.from) });
   const text = await response.text();
   let json: unknown;
   try {

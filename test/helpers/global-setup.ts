@@ -5,10 +5,12 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
 import { findServerBinaries, NO_SERVER_HELP, startPrivateServer } from '../../src/db/local-server.js';
+import { findOrStartRedis } from './redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseServerUrl: string;
+    redisUrl: string;
   }
 }
 
@@ -63,7 +65,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   await dropLeftovers(url);
   project.provide('databaseServerUrl', url);
-  return stop;
+  const redis = await findOrStartRedis();
+  project.provide('redisUrl', redis.url);
+  return async () => {
+    await redis.stop();
+    await stop();
+  };
 }
 
 /** Databases left behind by an interrupted run (each test file drops its own when it finishes). */

@@ -161,3 +161,46 @@ export function makeCertificates(): Certificates {
     dir,
   };
 }
+
+/** The services a server lists through gRPC server reflection (v1), or the status it answered with. */
+export async function reflectedServices(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+): Promise<string[] | grpc.status> {
+  const reflection = grpc.loadPackageDefinition(
+    (await import('@grpc/proto-loader')).loadSync('reflection/v1/reflection.proto', {
+      includeDirs: [
+        new URL('../../node_modules/@grpc/reflection/build/proto/grpc/', import.meta.url).pathname,
+      ],
+      keepCase: true,
+    }),
+  ) as unknown as {
+    grpc: {
+      reflection: {
+        v1: {
+          ServerReflection: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
+        };
+      };
+    };
+  };
+  const client = new reflection.grpc.reflection.v1.ServerReflection(address, credentials) as grpc.Client & {
+    ServerReflectionInfo(): grpc.ClientDuplexStream<
+      object,
+      { list_services_response?: { service: Array<{ name: string }> } }
+    >;
+  };
+  const stream = client.ServerReflectionInfo();
+  const answer = new Promise<string[] | grpc.status>((resolve) => {
+    stream.on('data', (message) =>
+      resolve(
+        (message.list_services_response?.service ?? []).map((service: { name: string }) => service.name),
+      ),
+    );
+    stream.on('error', (error: grpc.ServiceError) => resolve(error.code));
+  });
+  stream.write({ list_services: '' });
+  const result = await answer;
+  stream.end();
+  client.close();
+  return result;
+}

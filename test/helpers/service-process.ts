@@ -54,6 +54,9 @@ export async function startServiceProcess(
         NODE_ENV: 'test',
         LOG_LEVEL: process.env.TEST_SERVICE_LOG_LEVEL ?? 'warn',
         BARRIER_PRUNE_INTERVAL: '0',
+        SAGA_PRUNE_INTERVAL: '0',
+        // Every test registers from 127.0.0.1; the register limit has tests of its own that set it.
+        REGISTER_RATE_MAX: '1000000',
         SERVICE_TOKEN: 'service-token-for-tests-0123456789',
         // Free ports: test files run in parallel; a test that needs a known port sets it.
         USER_GRPC_ADDR: '127.0.0.1:0',

@@ -38,9 +38,10 @@ const rs256 = (input: string) =>
 const hs256 = (secret: string) => (input: string) =>
   createHmac('sha256', secret).update(input).digest('base64url');
 
-async function getUser(token: string) {
-  return call(service.url, 'GET', '/user', { headers: { authorization: `Bearer ${token}` } });
+async function getUserFrom(app: TestApp, token: string) {
+  return call(app.url, 'GET', '/user', { headers: { authorization: `Bearer ${token}` } });
 }
+const getUser = (token: string) => getUserFrom(service, token);
 
 describe('JWT on GET /user', () => {
   let id: number;
@@ -126,48 +127,121 @@ describe('JWT on GET /user', () => {
   });
 });
 
-describe('a valid token for a user the saga deleted', () => {
+describe('accounts that are not (or no longer) there', () => {
   let slow: TestApp;
   beforeAll(async () => {
-    // The score call takes a while, so the user can log in before the refused score compensates them away.
+    // The score call takes a while: the user row exists for 1.5 s before the saga succeeds, or before a
+    // refused score compensates it away.
     slow = await startTestApp({ FAULTS: 'score.saveUserScore=delay:1500ms', REGISTER_WAIT_MS: '50' });
   });
   afterAll(async () => {
     await slow?.close();
   });
 
-  it('answers 404, not 500 and not the deleted user', async () => {
+  const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+  async function settled(gid: string) {
+    let saga = await call(slow.url, 'GET', `/sagas/${gid}`, { headers: admin });
+    for (let i = 0; i < 100 && !['succeeded', 'aborted'].includes(saga.body.status); i++) {
+      await sleep(50);
+      saga = await call(slow.url, 'GET', `/sagas/${gid}`, { headers: admin });
+    }
+    return saga.body.status as string;
+  }
+  async function rowExists(id: number) {
+    return (await queryOnce(slow.database.url, 'SELECT id FROM user WHERE id = ?', [id])).length === 1;
+  }
+
+  it('refuses to log in while the registration saga has not succeeded, and logs in once it has', async () => {
+    const id = nextId++;
+    const registered = await call(slow.url, 'POST', '/register', {
+      body: { id, name: 'Not Yet', gender: 'x', password: 'not yet password' },
+    });
+    expect(registered.status).toBe(202);
+    expect(await rowExists(id)).toBe(true); // saveUser has committed
+    const early = await call(slow.url, 'POST', '/login', { body: { id, password: 'not yet password' } });
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('registration_incomplete');
+    // Only the password's owner learns that much.
+    expect(
+      (await call(slow.url, 'POST', '/login', { body: { id, password: 'a wrong password' } })).status,
+    ).toBe(401);
+
+    expect(await settled(registered.body.gid)).toBe('succeeded');
+    const login = await call(slow.url, 'POST', '/login', { body: { id, password: 'not yet password' } });
+    expect(login.status).toBe(200);
+  });
+
+  it('gives no token for a registration being compensated, and a deleted user answers 404, not the cached one', async () => {
     const id = nextId++;
     const registered = await call(slow.url, 'POST', '/register', {
       body: { id, name: 'Soon Gone', gender: 'x', password: 'soon gone password', score: 10 },
     });
     expect(registered.status).toBe(202);
-    let login = await call(slow.url, 'POST', '/login', { body: { id, password: 'soon gone password' } });
-    for (let i = 0; i < 40 && login.status !== 200; i++) {
-      await sleep(25);
-      login = await call(slow.url, 'POST', '/login', { body: { id, password: 'soon gone password' } });
-    }
-    expect(login.status).toBe(200);
-    const before = await call(slow.url, 'GET', '/user', {
-      headers: { authorization: `Bearer ${login.body.token}` },
-    });
+    expect(
+      (await call(slow.url, 'POST', '/login', { body: { id, password: 'soon gone password' } })).status,
+    ).toBe(409);
+
+    // A token for the id anyway (as one issued before this rule): the read caches the row.
+    const token = forgeToken({ userId: id, iat: now() + 1, exp: now() + 300 });
+    const before = await getUserFrom(slow, token);
     expect(before.status).toBe(200); // cached now: the compensation must evict it
 
-    let saga = await call(slow.url, 'GET', `/sagas/${registered.body.gid}`, {
-      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-    });
-    for (let i = 0; i < 100 && saga.body.status !== 'aborted'; i++) {
-      await sleep(50);
-      saga = await call(slow.url, 'GET', `/sagas/${registered.body.gid}`, {
-        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-      });
-    }
-    expect(saga.body.status).toBe('aborted');
-    const after = await call(slow.url, 'GET', '/user', {
-      headers: { authorization: `Bearer ${login.body.token}` },
-    });
+    expect(await settled(registered.body.gid)).toBe('aborted');
+    const after = await getUserFrom(slow, token);
     expect(after.status).toBe(404);
     expect(after.body.error.code).toBe('user_not_found');
+    expect(
+      (await call(slow.url, 'POST', '/login', { body: { id, password: 'soon gone password' } })).status,
+    ).toBe(401);
+  });
+
+  it('lets the owner log in while and after someone registers the same id again (a refused duplicate)', async () => {
+    const id = nextId++;
+    const first = await call(slow.url, 'POST', '/register', {
+      body: { id, name: 'Owner', gender: 'x', password: 'owner password' },
+    });
+    expect(await settled(first.body.gid)).toBe('succeeded');
+    const again = await call(slow.url, 'POST', '/register', {
+      body: { id, name: 'Squatter', gender: 'x', password: 'squatter password' },
+    });
+    expect(await settled(again.body.gid)).toBe('aborted');
+    const login = await call(slow.url, 'POST', '/login', { body: { id, password: 'owner password' } });
+    expect(login.status).toBe(200);
+  });
+});
+
+describe('tokens and the user row they were issued for', () => {
+  async function registerAndLogin(id: number, password: string) {
+    const registered = await call(service.url, 'POST', '/register', {
+      body: { id, name: 'Row Holder', gender: 'x', password },
+    });
+    expect(registered.status).toBe(201);
+    const login = await call(service.url, 'POST', '/login', { body: { id, password } });
+    expect(login.status).toBe(200);
+    return login.body.token as string;
+  }
+
+  it('answers 401 for a token issued for an earlier user row with the same id', async () => {
+    const id = nextId++;
+    const old = await registerAndLogin(id, 'first holder password');
+    // The account goes (as a compensation or an operator deletes it) and the id is registered anew.
+    await queryOnce(service.database.url, 'DELETE FROM user WHERE id = ?', [id]);
+    await queryOnce(service.database.url, 'DELETE FROM user_score WHERE user_id = ?', [id]);
+    const fresh = await registerAndLogin(id, 'second holder password');
+
+    const refused = await getUser(old);
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('unauthenticated');
+    expect((await getUser(fresh)).status).toBe(200);
+  });
+
+  it('answers 401 for a token without the row claim issued before the row was created', async () => {
+    const id = nextId++;
+    await registerAndLogin(id, 'row holder password');
+    const issuedEarlier = forgeToken({ userId: id, iat: now() - 3_600, exp: now() + 300 });
+    expect((await getUser(issuedEarlier)).status).toBe(401);
+    const issuedLater = forgeToken({ userId: id, iat: now(), exp: now() + 300 });
+    expect((await getUser(issuedLater)).status).toBe(200);
   });
 });
 

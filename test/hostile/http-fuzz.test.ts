@@ -12,6 +12,7 @@ const RUNS = 200;
 beforeAll(async () => {
   service = await startTestApp({
     LOGIN_RATE_MAX: '1000000',
+    LOGIN_ID_RATE_MAX: '1000000',
     LOGIN_IP_RATE_MAX: '1000000',
     REGISTER_WAIT_MS: '5000',
   });

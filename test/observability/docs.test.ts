@@ -119,12 +119,30 @@ describe('OpenAPI document', () => {
     const responses = (path: string, method: string) => document.paths[path][method].responses;
     expect(responses('/login', 'post')['401'].description).toContain('`invalid_credentials`');
     expect(responses('/login', 'post')['429'].description).toContain('`rate_limited`');
+    expect(responses('/login', 'post')['409'].description).toContain('`registration_incomplete`');
     expect(responses('/user', 'get')['404'].description).toContain('`user_not_found`');
     expect(responses('/register', 'post')['422'].description).toContain('`score_rejected`');
     expect(responses('/register', 'post')['409'].description).toContain('`duplicate_user`');
     expect(responses('/sagas/{gid}', 'get')['401'].description).toContain('`unauthenticated`');
     expect(document.paths['/sagas/{gid}'].get.security).toEqual([{ admin: [] }]);
+    expect(responses('/register', 'post')['429'].description).toContain('`rate_limited`');
+    expect(responses('/register', 'post')['503'].description).toContain('`overloaded`');
     expect(document.paths['/user'].get.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('says which answers carry Retry-After: the limits (429) and an overloaded registration (503)', () => {
+    const retryAfter = (path: string, method: string, status: string) =>
+      document.paths[path][method].responses[status].headers?.['retry-after'];
+    for (const [path, status] of [
+      ['/register', '429'],
+      ['/register', '503'],
+      ['/login', '429'],
+    ] as const) {
+      expect(retryAfter(path, 'post', status), `${path} ${status}`).toMatchObject({
+        schema: { type: 'integer', minimum: 1 },
+        description: expect.stringMatching(/seconds/i),
+      });
+    }
   });
 });
 

@@ -105,7 +105,7 @@ async function openInspector(options: { announce?: boolean; hostedAt?: string } 
     if (message.type() === 'error') problems.push(`${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(error.message));
-  const local = service.app.inspector!.url;
+  const local = new URL(service.app.inspector!.url).origin;
   await page.route('**/*', async (route) => {
     const url = route.request().url();
     if (url.startsWith(`${local}/`)) return route.continue();
@@ -119,7 +119,7 @@ async function openInspector(options: { announce?: boolean; hostedAt?: string } 
     problems.push(`external request: ${url}`);
     return route.abort();
   });
-  await page.goto(local);
+  await page.goto(service.app.inspector!.url);
   let standIn: Frame | undefined;
   await expect
     .poll(async () => {
@@ -201,7 +201,7 @@ describe('the Stately inspector in a browser', () => {
 
   it('gives a page opened later a saga waiting in backoff, however many sagas ended before, and follows it to its end', async () => {
     // The page of someone who watched from the start: it tells when the relay has passed everything on.
-    const early = new WebSocket(`ws://127.0.0.1:${service.app.inspector!.port}/`);
+    const early = new WebSocket(service.app.inspector!.url.replace(/^http:/, 'ws:'));
     const seen: InspectionMessage[] = [];
     early.on('message', (data) => seen.push(JSON.parse(data.toString())));
     await new Promise((resolve) => early.once('open', resolve));

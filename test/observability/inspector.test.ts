@@ -23,9 +23,9 @@ interface InspectionMessage {
   event?: { type?: string };
 }
 
-/** A viewer of the inspector's relay, as the browser page is: it keeps every message it gets. */
-async function watch(port: number) {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+/** A viewer of the inspector's relay, as the browser page is (its URL, as ws://): it keeps every message it gets. */
+async function watch(pageUrl: string) {
+  const socket = new WebSocket(pageUrl.replace(/^http:/, 'ws:'));
   const raw: string[] = [];
   socket.on('message', (data) => raw.push(data.toString()));
   await new Promise((resolve, reject) => {
@@ -76,7 +76,7 @@ describe('the Stately inspector', () => {
   });
 
   it('shows one registration as actor, event and snapshot messages of register:<gid>, ending in scoreSaved', async () => {
-    const viewer = await watch(service.app.inspector!.port);
+    const viewer = await watch(service.app.inspector!.url);
     const password = 'inspector-password-42';
     const registered = await call(service.url, 'POST', '/register', {
       body: { id: 201, name: 'Ines', gender: 'female', password, score: 7 },
@@ -102,14 +102,26 @@ describe('the Stately inspector', () => {
 
   it('serves the page that embeds the Stately inspector, on 127.0.0.1 only', async () => {
     const { url, port } = service.app.inspector!;
-    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/[\\w-]{24}$`));
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('https://stately.ai/inspect');
   });
 
+  it('refuses the page and the stream to whoever does not have the viewer key in the URL', async () => {
+    const { port } = service.app.inspector!;
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    // A local process: no Origin to turn it away by.
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      socket.once('unexpected-response', (_request, response) => resolve(response.statusCode));
+      socket.once('open', () => resolve(undefined));
+    });
+    expect(status).toBe(401);
+  });
+
   it('refuses viewers from another web origin', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${service.app.inspector!.port}/`, {
+    const socket = new WebSocket(service.app.inspector!.url.replace(/^http:/, 'ws:'), {
       origin: 'https://elsewhere.example',
     });
     const status = await new Promise<number | undefined>((resolve) => {
@@ -143,7 +155,7 @@ describe('the Stately inspector', () => {
     try {
       const status = (origin: string) =>
         new Promise<number>((resolve) => {
-          const socket = new WebSocket('ws://127.0.0.1:80/', { origin });
+          const socket = new WebSocket(relay.url.replace(/^http:/, 'ws:'), { origin });
           socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
           socket.once('open', () => {
             socket.close();
@@ -228,7 +240,7 @@ describe('the inspector, for a page opened later', () => {
   });
 
   it('gives it every running saga with its machine, latest snapshot and running step, however many sagas ended before', async () => {
-    const early = await watch(inspector.port);
+    const early = await watch(inspector.url);
     const slow = createActor(sagaMachine, {
       id: 'register:slow',
       input: { hold: true },
@@ -245,7 +257,7 @@ describe('the inspector, for a page opened later', () => {
     }
     await allEnded(early, 30);
 
-    const late = await watch(inspector.port);
+    const late = await watch(inspector.url);
     await expect
       .poll(() => late.messages().filter((message) => message.type === '@xstate.snapshot').length)
       .toBe(2);
@@ -278,14 +290,14 @@ describe('the inspector, for a page opened later', () => {
             ?.snapshot?.value,
       )
       .toBe('scoreSaved');
-    const after = await watch(inspector.port);
+    const after = await watch(inspector.url);
     await sleep(300);
     expect(after.raw).toEqual([]);
     for (const viewer of [early, late, after]) viewer.close();
   });
 
   it('forgets a saga that stops before it ends, as one handed over or lost to another process does', async () => {
-    const live = await watch(inspector.port);
+    const live = await watch(inspector.url);
     const saga = createActor(sagaMachine, {
       id: 'register:handed-over',
       input: { hold: true },
@@ -299,14 +311,14 @@ describe('the inspector, for a page opened later', () => {
       .poll(() => live.messages().some((message) => message.snapshot?.status === 'stopped'))
       .toBe(true);
 
-    const late = await watch(inspector.port);
+    const late = await watch(inspector.url);
     await sleep(300);
     expect(late.raw).toEqual([]);
     for (const viewer of [live, late]) viewer.close();
   });
 
   it('shows no saga whose actor is never started (the coordinator drops one whose gid is taken or row not written)', async () => {
-    const live = await watch(inspector.port);
+    const live = await watch(inspector.url);
     createActor(sagaMachine, {
       id: 'register:never-started',
       input: { hold: true },
@@ -327,7 +339,7 @@ describe('the inspector, for a page opened later', () => {
       registrations.filter((message) => message.name === 'saveUserScore').map((message) => message.parentId),
     ).toEqual([root?.sessionId]);
 
-    const late = await watch(inspector.port);
+    const late = await watch(inspector.url);
     await sleep(300);
     expect(late.raw).toEqual([]);
     for (const viewer of [live, late]) viewer.close();
@@ -369,7 +381,7 @@ describe('the inspector and the app lifecycle', () => {
     await first.app.close();
 
     const second = await start({ INSPECT: '1', INSPECT_PORT: '0' });
-    const viewer = await watch(second.app.inspector!.port);
+    const viewer = await watch(second.app.inspector!.url);
     const messages = await viewer.sagaMessages(gid, (mine) => finalSnapshot(mine) !== undefined);
     expect(finalSnapshot(messages)?.snapshot?.value).toBe('scoreSaved');
     const secrets = ['resumed-password-1', ...(await secretsOf(database, gid, 301))];

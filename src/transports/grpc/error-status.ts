@@ -13,6 +13,8 @@ import {
 
 /** Trailing metadata carrying our error code, so our own clients restore the exact error. */
 export const ERROR_CODE_KEY = 'x-error-code';
+/** Trailing metadata: seconds before trying again is worth it (a rate limit, an overload). */
+export const RETRY_AFTER_KEY = 'retry-after';
 
 const STATUS_BY_KIND: Record<ErrorKind, grpc.status> = {
   // DTM reads ABORTED as "compensate, do not retry"; every other status is retried.
@@ -53,6 +55,9 @@ export function toGrpcStatus(error: unknown, options: { compensation?: boolean }
     return { code: grpc.status.INTERNAL, details: errorCatalog.internal.message, metadata };
   }
   metadata.set(ERROR_CODE_KEY, error.code);
+  if (error.retryAfterSeconds !== undefined) {
+    metadata.set(RETRY_AFTER_KEY, String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+  }
   const internal = error.kind === 'internal' || (options.compensation === true && error.kind === 'business');
   const code = internal ? grpc.status.INTERNAL : STATUS_BY_KIND[error.kind];
   const details = error.kind === 'internal' ? errorCatalog.internal.message : error.message;
@@ -69,7 +74,12 @@ export function fromGrpcError(error: Partial<grpc.ServiceError>): DomainError {
   const trailer = error.metadata?.get(ERROR_CODE_KEY)[0];
   const code = typeof trailer === 'string' ? trailer : undefined;
   if (code !== undefined && isErrorCode(code)) {
-    const restored = domainError(code, details);
+    const retryAfter = Number(error.metadata?.get(RETRY_AFTER_KEY)[0]);
+    const restored = domainError(
+      code,
+      details,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {},
+    );
     if (STATUS_BY_KIND[restored.kind] === status) return restored;
   }
   if (TRANSIENT_STATUSES.has(status)) {

@@ -17,6 +17,15 @@ export interface ServiceTarget {
   readonly target: string;
   /** `host:port` for TLS name checks and log lines. */
   readonly authority: string;
+  /** The host of every address listed (IP addresses, or the one DNS name). */
+  readonly hosts: readonly string[];
+}
+
+/** Whether traffic to this host stays on the machine: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
 }
 
 function splitHostPort(text: string): { host: string; port: number } | undefined {
@@ -48,16 +57,24 @@ export function parseServiceTarget(text: string): ServiceTarget | string {
   const families = new Set(addresses.map(({ host }) => isIP(host)));
   const first = addresses[0]!;
   const authority = `${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`;
+  const hosts = addresses.map(({ host }) => host);
   if (families.size === 1 && families.has(4)) {
-    return { url: text, target: `ipv4:${addresses.map((a) => `${a.host}:${a.port}`).join(',')}`, authority };
+    return {
+      url: text,
+      target: `ipv4:${addresses.map((a) => `${a.host}:${a.port}`).join(',')}`,
+      authority,
+      hosts,
+    };
   }
   if (families.size === 1 && families.has(6)) {
     return {
       url: text,
       target: `ipv6:${addresses.map((a) => `[${a.host}]:${a.port}`).join(',')}`,
       authority,
+      hosts,
     };
   }
-  if (addresses.length === 1) return { url: text, target: `dns:///${first.host}:${first.port}`, authority };
+  if (addresses.length === 1)
+    return { url: text, target: `dns:///${first.host}:${first.port}`, authority, hosts };
   return `lists several addresses: use IP addresses of one family, or one DNS name whose records list the replicas, got "${text}"`;
 }

@@ -35,15 +35,18 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 
 /**
  * One server for one role: the role's service (and the services that go with it, such as
- * barrier.Barriers), the standard health service (grpc.health.v1) and server reflection, so grpcurl-style
- * tools work. Health and reflection answer without the service token: they carry no data (orchestrator
- * probes cannot send metadata), while every call of our services needs it.
+ * barrier.Barriers), the standard health service (grpc.health.v1) and, when asked for, server reflection,
+ * so grpcurl-style tools work. Health and reflection answer without the service token (orchestrator
+ * probes cannot send metadata), while every call of our services needs it. Reflection describes every
+ * method and message to whoever asks, so production leaves it off unless GRPC_REFLECTION says otherwise
+ * (issue #14).
  */
 export async function startGrpcServer(
   address: ListenAddress,
   binding: ServiceBinding | readonly ServiceBinding[],
   credentials: grpc.ServerCredentials,
   readiness?: HealthProbe,
+  options: { readonly reflection?: boolean } = {},
 ): Promise<RunningGrpcServer> {
   const bindings: readonly ServiceBinding[] = Array.isArray(binding) ? binding : [binding as ServiceBinding];
   const names = bindings.map((each) => each.name);
@@ -76,7 +79,9 @@ export async function startGrpcServer(
         });
     }, readiness.intervalMs);
   timer?.unref();
-  new ReflectionService(loadProtos().definition, { services: names }).addToServer(server);
+  if (options.reflection) {
+    new ReflectionService(loadProtos().definition, { services: names }).addToServer(server);
+  }
 
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   const port = await new Promise<number>((resolve, reject) =>

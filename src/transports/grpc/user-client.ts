@@ -1,3 +1,4 @@
+import { TransientFailure } from '../../domain/errors.js';
 import { parseUserId } from '../../domain/user.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { IdRequest } from './generated/user/IdRequest.js';
@@ -74,7 +75,15 @@ export function createUserClient(target: ServiceTarget, settings: ClientSettings
 
     async getUser(id) {
       const response = await callUnary(settings, 'user.User/getUser', getUser, { id: String(id) });
-      return { id: parseUserId(response.id), name: response.name, gender: response.gender };
+      // A server older than the createdAt field sends none: the epoch, so every token of its users fits.
+      const createdAt = new Date(response.createdAt || 0);
+      if (Number.isNaN(createdAt.getTime())) {
+        throw new TransientFailure(
+          'unavailable',
+          `remote user service: bad createdAt "${response.createdAt}"`,
+        );
+      }
+      return { id: parseUserId(response.id), name: response.name, gender: response.gender, createdAt };
     },
 
     async verifyPassword(id, password) {

@@ -1,11 +1,12 @@
-import { parseUserId, type User } from '../../domain/user.js';
+import { parseUserId, type StoredUser, type User } from '../../domain/user.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { UserHandlers } from './generated/user/User.js';
 import type { UserResponse } from './generated/user/UserResponse.js';
 import { compensationBranch, forwardBranch, type HandlerContext, unary } from './unary.js';
 
-function response(user: User, barrier = ''): UserResponse {
-  return { id: String(user.id), name: user.name, gender: user.gender, barrier };
+function response(user: User | StoredUser, barrier = ''): UserResponse {
+  const createdAt = 'createdAt' in user ? user.createdAt.toISOString() : '';
+  return { id: String(user.id), name: user.name, gender: user.gender, barrier, createdAt };
 }
 
 /** The `user.User` gRPC service over the domain's UserService (the tutorial's method names and messages). */

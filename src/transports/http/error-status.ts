@@ -57,6 +57,8 @@ export interface HttpError {
   readonly body: { readonly error: ErrorInfo };
   /** 5xx: the caller sees a generic message; the log must get the error itself. */
   readonly unexpected: boolean;
+  /** Headers the answer carries: `retry-after` for a limit or an overload that will pass. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 interface FastifyLikeError {
@@ -80,6 +82,9 @@ export function toHttpError(error: unknown): HttpError {
       status,
       body: { error: { code: error.code, message } },
       unexpected: status >= 500 && error.kind === 'internal',
+      ...(error.retryAfterSeconds === undefined
+        ? {}
+        : { headers: { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) } }),
     };
   }
   const e = (error ?? {}) as FastifyLikeError;

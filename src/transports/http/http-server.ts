@@ -7,12 +7,15 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { TrustProxy } from '../../config/trust-proxy.js';
 import type { SagaLog } from '../../domain/saga.js';
 import type { SagaQueries } from '../../domain/saga-queries.js';
 import type { ScoreService } from '../../domain/score-service.js';
 import type { UserService } from '../../domain/user-service.js';
+import { registerSaga } from '../../machines/register-saga.js';
 import type { Registration } from '../../machines/registration.js';
 import type { SagaCoordinator } from '../../machines/runtime/saga-coordinator.js';
+import { clientKey } from './client-key.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
@@ -20,9 +23,9 @@ import httpMetrics, { type HttpMetricsOptions } from './plugins/http-metrics.js'
 import requestId, { requestIdOf } from './plugins/request-id.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
-import { loginRoute } from './routes/login.js';
+import { type LoginRouteOptions, loginRoute } from './routes/login.js';
 import { metricsRoute } from './routes/metrics.js';
-import { registerRoute } from './routes/register.js';
+import { type RegisterRouteOptions, registerRoute } from './routes/register.js';
 import { sagaRoutes } from './routes/sagas.js';
 import { userRoute } from './routes/user.js';
 
@@ -52,7 +55,8 @@ class RequestLogAtDebug extends LogController {
 }
 
 export interface HttpDeps extends BaseHttpDeps {
-  readonly login: { readonly maxPerId: number; readonly maxPerClient: number; readonly windowMs: number };
+  readonly login: LoginRouteOptions['limits'];
+  readonly register: RegisterRouteOptions['limits'];
   readonly registration: Registration;
   readonly users: UserService;
   readonly scores: ScoreService;
@@ -67,16 +71,41 @@ export interface BaseHttpDeps {
   readonly logger: FastifyBaseLogger;
   readonly jwt: { readonly secret: string; readonly expiresInSeconds: number };
   readonly adminToken: string | undefined;
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustProxy;
+  /** HTTP_REQUEST_TIMEOUT and HTTP_CONNECTION_TIMEOUT. */
+  readonly timeouts: { readonly requestMs: number; readonly connectionMs: number };
   /** Request timings go to `record`; GET /metrics (admin) exposes `registry`. */
   readonly metrics: { readonly registry: Registry; readonly record: HttpMetricsOptions['record'] };
+}
+
+/**
+ * TRUST_PROXY as fastify takes it. fastify 5.12 treats a bare hop count as "trust nothing" (a client
+ * that reaches the service directly could send enough X-Forwarded-For entries to pick its address),
+ * so a count is spelled out as a function: the `n` hops nearest to us are trusted, whatever their
+ * address. README says when that is safe; a list of proxy addresses always is.
+ */
+function trustProxyOption(
+  trust: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return typeof trust === 'boolean' ? trust : [...trust];
 }
 
 async function baseHttpServer(deps: BaseHttpDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
-    trustProxy: deps.trustProxy,
+    trustProxy: trustProxyOption(deps.trustProxy),
+    // Without these a client that sends its body a byte at a time, or stops reading, holds a connection
+    // (and its buffers) for ever: fastify turns both off by default.
+    requestTimeout: deps.timeouts.requestMs,
+    connectionTimeout: deps.timeouts.connectionMs,
+    // Also given to http.createServer: Node 20 ignores a requestTimeout set on the server after it is
+    // created (fastify does that), and checks every 30 s by default, so 10 s would hold for up to 40 s.
+    http: {
+      requestTimeout: deps.timeouts.requestMs,
+      connectionsCheckingInterval: Math.min(1_000, deps.timeouts.requestMs),
+    },
     // genReqId reads x-request-id itself, keeping it only when it is sane.
     requestIdHeader: false,
     genReqId: requestIdOf,
@@ -120,12 +149,21 @@ export async function buildOpsServer(deps: BaseHttpDeps & { readonly readiness: 
 export async function buildHttpServer(deps: HttpDeps) {
   const app = await baseHttpServer(deps);
   await app.register(docs);
-  await app.register(rateLimit, { global: false });
+  // Counted per client: IPv4 address or IPv6 /64 (client-key.ts), after TRUST_PROXY has picked the address.
+  await app.register(rateLimit, { global: false, keyGenerator: (request) => clientKey(request.ip) });
   await registerAuth(app, deps);
 
   await app.register(healthRoutes, { readiness: deps.readiness });
-  await app.register(registerRoute, { registration: deps.registration });
-  await app.register(loginRoute, { users: deps.users, limits: deps.login });
+  await app.register(registerRoute, {
+    registration: deps.registration,
+    limits: deps.register,
+    sagasInFlight: () => deps.coordinator.runningCount,
+  });
+  await app.register(loginRoute, {
+    users: deps.users,
+    limits: deps.login,
+    registrations: { queries: deps.sagaQueries, type: registerSaga.type },
+  });
   await app.register(userRoute, { users: deps.users, scores: deps.scores });
   if (app.adminEnabled && deps.adminToken !== undefined) {
     await app.register(sagaRoutes, {

@@ -23,6 +23,14 @@ export const UserSchema = Type.Object({
   gender: Type.String({ maxLength: GENDER_MAX }),
 });
 
+/** The Retry-After header of a 429 or 503 (the limit's window, an overload): documented in OpenAPI. */
+export const RetryAfter = {
+  'retry-after': Type.Integer({ minimum: 1, description: 'Seconds to wait before trying again' }),
+};
+
+/** Statuses whose answers say when to come back. */
+const RETRYABLE_STATUSES = new Set([429]);
+
 /** "`code`: message; …" for OpenAPI descriptions. */
 export function codesText(...codes: ErrorCode[]): string {
   return codes.map((code) => `\`${code}\`: ${errorCatalog[code].message}`).join('; ');
@@ -40,7 +48,13 @@ export function errorsOf(...codes: ErrorCode[]): Record<number, typeof ErrorEnve
   }
   const responses: Record<number, typeof ErrorEnvelope> = {};
   for (const [status, list] of byStatus) {
-    responses[status] = Type.Object({ error: ErrorInfoSchema }, { description: codesText(...list) });
+    responses[status] = Type.Object(
+      { error: ErrorInfoSchema },
+      {
+        description: codesText(...list),
+        ...(RETRYABLE_STATUSES.has(status) ? { headers: RetryAfter } : {}),
+      },
+    );
   }
   return responses;
 }

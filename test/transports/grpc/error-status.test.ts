@@ -5,6 +5,7 @@ import {
   DomainError,
   domainError,
   errorCodes,
+  RateLimited,
   TransientFailure,
 } from '../../../src/domain/errors.js';
 import { fromGrpcError, toGrpcStatus } from '../../../src/transports/grpc/error-status.js';
@@ -36,6 +37,14 @@ describe('gRPC status mapping', () => {
     ['internal', grpc.status.INTERNAL],
   ] as const)('answers %s with %s, as DTM reads statuses', (code, status) => {
     expect(toGrpcStatus(domainError(code)).code).toBe(status);
+  });
+
+  it('carries retry-after across, so a limit met by a remote service reaches the HTTP caller', () => {
+    const status = toGrpcStatus(new RateLimited('too many password checks', { retryAfterSeconds: 41.5 }));
+    expect(status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    const restored = fromGrpcError(asReceived(status));
+    expect(restored).toBeInstanceOf(RateLimited);
+    expect(restored.retryAfterSeconds).toBe(42);
   });
 
   it('never answers ABORTED from a compensation', () => {

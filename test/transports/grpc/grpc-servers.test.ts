@@ -31,6 +31,7 @@ import {
   makeCertificates,
   rawCall,
   rawClients,
+  reflectedServices,
   SERVICE_TOKEN,
 } from '../../helpers/grpc.js';
 
@@ -258,47 +259,29 @@ describe('health and reflection', () => {
     await pool.close();
   });
 
-  it('lists the service through server reflection', async () => {
-    const reflection = grpc.loadPackageDefinition(
-      (await import('@grpc/proto-loader')).loadSync('reflection/v1/reflection.proto', {
-        includeDirs: [
-          new URL('../../../node_modules/@grpc/reflection/build/proto/grpc/', import.meta.url).pathname,
-        ],
-        keepCase: true,
-      }),
-    ) as unknown as {
-      grpc: {
-        reflection: {
-          v1: {
-            ServerReflection: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
-          };
-        };
-      };
-    };
-    const client = new reflection.grpc.reflection.v1.ServerReflection(
-      userAddress,
-      grpc.credentials.createInsecure(),
-    ) as grpc.Client & {
-      ServerReflectionInfo(): grpc.ClientDuplexStream<
-        object,
-        { list_services_response?: { service: Array<{ name: string }> } }
-      >;
-    };
-    const stream = client.ServerReflectionInfo();
-    const answer = new Promise<string[]>((resolve, reject) => {
-      stream.on('data', (message) =>
-        resolve(
-          (message.list_services_response?.service ?? []).map((service: { name: string }) => service.name),
-        ),
-      );
-      stream.on('error', reject);
-    });
-    stream.write({ list_services: '' });
-    const names = await answer;
-    stream.end();
-    client.close();
+  it('lists the service through server reflection when asked to', async () => {
+    const server = await startGrpcServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        name: 'user.User',
+        definition: loadProtos().user.User.service,
+        implementation: userHandlers(createUserService(createUserStore(database.db), cache), {
+          authorized: tokenChecker(SERVICE_TOKEN),
+          logger: quiet,
+        }),
+      },
+      grpc.ServerCredentials.createInsecure(),
+      undefined,
+      { reflection: true },
+    );
+    servers.push(server);
+    const names = await reflectedServices(server.address);
     expect(names).toContain('user.User');
     expect(names).not.toContain('score.UserScore');
+  });
+
+  it('offers no reflection unless asked to', async () => {
+    expect(await reflectedServices(userAddress)).toBe(grpc.status.UNIMPLEMENTED);
   });
 });
 
@@ -312,6 +295,7 @@ describe('clients: the domain interfaces over gRPC', () => {
     url: `grpc://${address}`,
     target: `ipv4:${address}`,
     authority: address,
+    hosts: ['127.0.0.1'],
   });
 
   it('saves, reads and compensates through the user client as through the local service', async () => {
@@ -323,7 +307,12 @@ describe('clients: the domain interfaces over gRPC', () => {
         outcome: 'done',
         value: { id, name: 'Client', gender: 'x' },
       });
-      expect(await users.getUser(id)).toEqual({ id, name: 'Client', gender: 'x' });
+      expect(await users.getUser(id)).toEqual({
+        id,
+        name: 'Client',
+        gender: 'x',
+        createdAt: expect.any(Date),
+      });
       expect(await users.saveUserCallback({ ...branch, op: 'compensate' }, { id })).toEqual({
         outcome: 'done',
         value: null,
@@ -427,6 +416,7 @@ describe('clients: the domain interfaces over gRPC', () => {
         url: 'x',
         target: `ipv4:${replicas.map((replica) => replica.address).join(',')}`,
         authority: replicas[0]!.address,
+        hosts: ['127.0.0.1'],
       },
       settings(),
     );
@@ -463,7 +453,12 @@ describe('mutual TLS', () => {
   });
   afterAll(() => rmSync(certificates.dir, { recursive: true, force: true }));
 
-  const tlsTarget = () => ({ url: `grpc://${address}`, target: `ipv4:${address}`, authority: address });
+  const tlsTarget = () => ({
+    url: `grpc://${address}`,
+    target: `ipv4:${address}`,
+    authority: address,
+    hosts: ['127.0.0.1'],
+  });
 
   it('serves a client that presents a certificate signed by the CA', async () => {
     const users = createUserClient(tlsTarget(), {

@@ -242,7 +242,7 @@ describe('POST /login and GET /user', () => {
     expect((await post('/login', { id: other, password: 'anything goes' })).status).toBe(401);
   });
 
-  it('rate-limits logins for one id with 429', async () => {
+  it('rate-limits logins for one id from one client with 429', async () => {
     const target = nextId++;
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++)

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { domainError, errorCatalog, errorCodes } from '../../../src/domain/errors.js';
+import {
+  domainError,
+  errorCatalog,
+  errorCodes,
+  RateLimited,
+  TransientFailure,
+} from '../../../src/domain/errors.js';
 import { toHttpError } from '../../../src/transports/http/error-status.js';
 
 describe('toHttpError', () => {
@@ -20,7 +26,19 @@ describe('toHttpError', () => {
     expect(statusOf('invalid_argument')).toBe(400);
     expect(statusOf('invalid_credentials')).toBe(401);
     expect(statusOf('rate_limited')).toBe(429);
+    expect(statusOf('overloaded')).toBe(503);
+    expect(statusOf('registration_incomplete')).toBe(409);
     expect(statusOf('internal')).toBe(500);
+  });
+
+  it('says when to come back for a limit or an overload, in whole seconds', () => {
+    expect(toHttpError(new RateLimited('slow down', { retryAfterSeconds: 2.2 })).headers).toEqual({
+      'retry-after': '3',
+    });
+    expect(
+      toHttpError(new TransientFailure('overloaded', undefined, { retryAfterSeconds: 0.1 })).headers,
+    ).toEqual({ 'retry-after': '1' });
+    expect(toHttpError(domainError('unavailable')).headers).toBeUndefined();
   });
 
   it('hides the message of an unexpected error from the caller', () => {

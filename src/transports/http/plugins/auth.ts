@@ -15,6 +15,28 @@ export interface AuthOptions {
 interface TokenClaims {
   userId?: unknown;
   iat?: unknown;
+  userCreatedAt?: unknown;
+}
+
+/** What a verified token says: whose it is, when it was issued, and for which row of that user. */
+export interface VerifiedToken {
+  readonly userId: number;
+  /** `iat`, seconds; undefined for a token without one. */
+  readonly issuedAt: number | undefined;
+  /** `userCreatedAt`: the creation time (ms) of the user row it was issued for; older tokens lack it. */
+  readonly userCreatedAt: number | undefined;
+}
+
+/**
+ * Whether a token belongs to the user row that exists now. Ids can be registered again after a
+ * compensation deleted the first row, and a token must not outlive the account it was issued for
+ * (issue #14). Ours name the row's creation time exactly; a token without that claim (issued before
+ * it existed, or elsewhere) must at least have been issued after the row was created. Second-level:
+ * `iat` has no finer grain.
+ */
+export function tokenFitsUser(token: VerifiedToken, createdAt: Date): boolean {
+  if (token.userCreatedAt !== undefined) return token.userCreatedAt === createdAt.getTime();
+  return token.issuedAt !== undefined && token.issuedAt >= Math.floor(createdAt.getTime() / 1000);
 }
 
 /** Clock skew allowed between the instance that issued a token and the one checking it. */
@@ -22,17 +44,23 @@ const ISSUED_AT_TOLERANCE_S = 60;
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { userId: number };
+    payload: { userId: number; userCreatedAt: number };
     user: TokenClaims;
   }
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Signs the tutorial's token: HS256 with `userId`, `iat` and `exp`. */
-    issueToken(userId: number): { token: string; expiresAt: string };
-    /** The user id of the request's bearer token; 401 for a missing, bad or expired token. */
-    authenticatedUserId(request: FastifyRequest): Promise<number>;
+    /**
+     * Signs the tutorial's token (HS256 with `userId`, `iat` and `exp`) plus `userCreatedAt`, the
+     * creation time of the user row it is issued for.
+     */
+    issueToken(userId: number, userCreatedAt: Date): { token: string; expiresAt: string };
+    /**
+     * The request's bearer token, verified; 401 for a missing, bad or expired token. Whether it fits
+     * the user row that exists now is the caller's to check (tokenFitsUser), once it has read the row.
+     */
+    authenticatedToken(request: FastifyRequest): Promise<VerifiedToken>;
     /** Checks the admin bearer token (constant time); 401 otherwise. */
     requireAdmin(request: FastifyRequest): Promise<void>;
     readonly adminEnabled: boolean;
@@ -58,13 +86,13 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
     verify: { algorithms: ['HS256'] },
   });
 
-  app.decorate('issueToken', (userId: number) => {
-    const token = app.jwt.sign({ userId });
+  app.decorate('issueToken', (userId: number, userCreatedAt: Date) => {
+    const token = app.jwt.sign({ userId, userCreatedAt: userCreatedAt.getTime() });
     const { exp } = app.jwt.decode<{ exp: number }>(token) ?? { exp: 0 };
     return { token, expiresAt: new Date(exp * 1000).toISOString() };
   });
 
-  app.decorate('authenticatedUserId', async (request: FastifyRequest) => {
+  app.decorate('authenticatedToken', async (request: FastifyRequest): Promise<VerifiedToken> => {
     let claims: TokenClaims;
     try {
       claims = await request.jwtVerify<TokenClaims>();
@@ -77,12 +105,20 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, options) => {
         throw new Unauthenticated('unauthenticated', 'missing, expired or invalid token');
       }
     }
+    const userCreatedAt = claims.userCreatedAt;
+    if (
+      userCreatedAt !== undefined &&
+      !(typeof userCreatedAt === 'number' && Number.isSafeInteger(userCreatedAt))
+    ) {
+      throw new Unauthenticated('unauthenticated', 'missing, expired or invalid token');
+    }
+    const issuedAt = typeof claims.iat === 'number' ? claims.iat : undefined;
     const userId = claims.userId;
     if (typeof userId === 'number') {
-      if (Number.isSafeInteger(userId) && userId > 0) return userId;
+      if (Number.isSafeInteger(userId) && userId > 0) return { userId, issuedAt, userCreatedAt };
     } else if (typeof userId === 'string') {
       try {
-        return parseUserId(userId, 'userId');
+        return { userId: parseUserId(userId, 'userId'), issuedAt, userCreatedAt };
       } catch {
         // fall through to the refusal below
       }

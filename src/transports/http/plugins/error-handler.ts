@@ -5,7 +5,8 @@ import { toHttpError } from '../error-status.js';
 /** One error envelope for every route: `{"error": {"code", "message"}}`; 5xx details go to the log only. */
 const errorHandler: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((error, request, reply) => {
-    const { status, body, unexpected } = toHttpError(error);
+    const { status, body, unexpected, headers } = toHttpError(error);
+    if (headers) void reply.headers(headers);
     if (unexpected) request.log.error({ err: error }, 'request failed unexpectedly');
     else if (status >= 500) request.log.warn({ err: error, code: body.error.code }, 'request failed');
     else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');

@@ -1,9 +1,20 @@
+import type {} from '@fastify/rate-limit'; // types: the route's rateLimit config
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { TransientFailure } from '../../../domain/errors.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../../domain/password.js';
 import { GENDER_MAX, NAME_MAX } from '../../../domain/user.js';
 import type { Registration } from '../../../machines/registration.js';
 import { statusOfCode } from '../error-status.js';
-import { codesText, commonErrors, ErrorEnvelope, ErrorInfoSchema, UserId, UserSchema } from '../schemas.js';
+import {
+  codesText,
+  commonErrors,
+  ErrorEnvelope,
+  ErrorInfoSchema,
+  errorsOf,
+  RetryAfter,
+  UserId,
+  UserSchema,
+} from '../schemas.js';
 
 const RegisterBody = Type.Object(
   {
@@ -28,15 +39,29 @@ const Aborted = Type.Object({ gid: Type.String(), status: Type.Literal('aborted'
 
 export interface RegisterRouteOptions {
   readonly registration: Registration;
+  /** REGISTER_RATE_MAX per REGISTER_RATE_WINDOW per client; MAX_SAGAS_IN_FLIGHT in this process. */
+  readonly limits: { readonly maxPerClient: number; readonly windowMs: number; readonly maxInFlight: number };
+  /** Sagas this process runs now (the coordinator's count). */
+  readonly sagasInFlight: () => number;
 }
+
+/** What a refused registration is told: come back once some of the work under way has finished. */
+const OVERLOAD_RETRY_AFTER_S = 1;
 
 export const registerRoute: FastifyPluginAsyncTypebox<RegisterRouteOptions> = async (
   app,
-  { registration },
+  { registration, limits, sagasInFlight },
 ) => {
+  // Each registration costs a 16 MiB scrypt hash on the thread pool /login needs and five rows: a
+  // client gets a few per window, and the process takes on only so many at once (issue #14). Requests
+  // still being answered count with the running sagas, since their saga may not have begun yet (its
+  // password is being hashed): the cap can be met early, never late.
+  let answering = 0;
+
   app.post(
     '/register',
     {
+      config: { rateLimit: { max: limits.maxPerClient, timeWindow: limits.windowMs } },
       schema: {
         summary: 'Register a user as one saga: saveUser, then saveUserScore; compensated on refusal',
         tags: ['users'],
@@ -68,14 +93,27 @@ export const registerRoute: FastifyPluginAsyncTypebox<RegisterRouteOptions> = as
             description: `Aborted: ${codesText('score_rejected')}; or refused: ${codesText('idempotency_key_reused')}`,
           }),
           ...commonErrors,
+          ...errorsOf('rate_limited'),
           503: Type.Union([Aborted, ErrorEnvelope], {
-            description: `Aborted after a dependency stayed down: ${codesText('saga_timeout')}; or ${codesText('unavailable')}`,
+            description:
+              `Aborted after a dependency stayed down: ${codesText('saga_timeout')}; or ${codesText('unavailable')};` +
+              ` or, with Retry-After, ${codesText('overloaded')}`,
+            headers: RetryAfter,
           }),
         },
       },
     },
     async (request, reply) => {
-      const outcome = await registration.register(request.body, request.headers['idempotency-key']);
+      if (sagasInFlight() + answering >= limits.maxInFlight) {
+        throw new TransientFailure('overloaded', undefined, { retryAfterSeconds: OVERLOAD_RETRY_AFTER_S });
+      }
+      answering++;
+      let outcome: Awaited<ReturnType<Registration['register']>>;
+      try {
+        outcome = await registration.register(request.body, request.headers['idempotency-key']);
+      } finally {
+        answering--;
+      }
       switch (outcome.status) {
         case 'succeeded':
           return reply.status(201).send(outcome);

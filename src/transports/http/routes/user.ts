@@ -1,7 +1,8 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { NotFound } from '../../../domain/errors.js';
+import { NotFound, Unauthenticated } from '../../../domain/errors.js';
 import type { ScoreService } from '../../../domain/score-service.js';
 import type { UserService } from '../../../domain/user-service.js';
+import { tokenFitsUser } from '../plugins/auth.js';
 import { commonErrors, errorsOf, UserId } from '../schemas.js';
 
 export interface UserRouteOptions {
@@ -32,7 +33,8 @@ export const userRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app
       },
     },
     async (request) => {
-      const id = await app.authenticatedUserId(request);
+      const token = await app.authenticatedToken(request);
+      const id = token.userId;
       const [user, score] = await Promise.all([
         users.getUser(id),
         scores.getUserScore(id).then(
@@ -43,7 +45,13 @@ export const userRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app
           },
         ),
       ]);
-      return { ...user, score };
+      if (!tokenFitsUser(token, user.createdAt)) {
+        throw new Unauthenticated(
+          'unauthenticated',
+          'the token was issued for an earlier account with this id',
+        );
+      }
+      return { id: user.id, name: user.name, gender: user.gender, score };
     },
   );
 };

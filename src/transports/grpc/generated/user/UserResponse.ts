@@ -6,6 +6,7 @@ export interface UserResponse {
   'name'?: (string);
   'gender'?: (string);
   'barrier'?: (string);
+  'createdAt'?: (string);
 }
 
 export interface UserResponse__Output {
@@ -13,4 +14,5 @@ export interface UserResponse__Output {
   'name': (string);
   'gender': (string);
   'barrier': (string);
+  'createdAt': (string);
 }
