@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { BarrierOutcome } from '../../domain/branch.js';
 import { fromGrpcError, statusName } from './error-status.js';
-import type { ServiceTarget } from './grpc-address.js';
 
 export interface ClientSettings {
   readonly token: string;
