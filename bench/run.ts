@@ -215,8 +215,6 @@ async function monolith(databaseUrl: string, extra: Record<string, string> = {})
     USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
     SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
     DB_POOL_SIZE: String(poolSize),
-    // The load comes from one address: the per-client registration limit would measure the limiter.
-    REGISTER_RATE_MAX: '1000000',
     ...extra,
   });
   const url = `http://127.0.0.1:${port}`;

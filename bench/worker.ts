@@ -17,6 +17,7 @@ import type { RegisterInput } from '../src/machines/register-saga.js';
 import { registerSaga } from '../src/machines/register-saga.js';
 import { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
 import { runClosedLoop } from './lib/closed-loop.js';
+import { JWT_SECRET } from './lib/services.js';
 
 interface WorkerArgs {
   readonly scenario: 'baseline' | 'log-floor' | 'engine' | 'abort' | 'memory';
@@ -164,7 +165,7 @@ async function withEngine<T>(run: (coordinator: SagaCoordinator) => Promise<T>):
   const config = loadConfig({
     ...process.env,
     NODE_ENV: 'production',
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    JWT_SECRET: JWT_SECRET,
     ROLES: 'api',
     DATABASE_URL: args.databaseUrl,
     DB_POOL_SIZE: String(args.poolSize),
@@ -281,7 +282,7 @@ async function heldInFlight(count: number) {
   coordinator.define(registerSaga, {
     users: createUserService(createUserStore(database.db), cache),
     scores: slowScores,
-    secrets: createSecretBox('bench-secret-bench-secret-bench-secret'),
+    secrets: createSecretBox(JWT_SECRET),
   });
   await coordinator.start();
   const rssBefore = rssAfterGc();
