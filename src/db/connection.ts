@@ -56,6 +56,9 @@ export function openDatabase(url: string, settings: PoolSettings): Database {
   // such a connection must end in COMMIT or ROLLBACK, so only withBarrier takes them (branchPoolOf).
   const branchPool = mysql.createPool({
     ...connectionOptions(url),
+    // A branch's common case goes in one packet of statements (barrier.ts, inOnePacket). Only statements
+    // built from the schema are sent on these connections, every value bound by the driver.
+    multipleStatements: true,
     connectionLimit: settings.poolSize,
     maxIdle: settings.poolSize,
     idleTimeout: 60_000,

@@ -38,7 +38,8 @@ function scoreWrites(tx: Executor): ScoreWrites {
 
 export function createScoreStore(db: Db): ScoreStore {
   return {
-    branches: barrierGuard(db, scoreWrites),
+    // scoreWrites only writes: a branch goes in one packet (barrier.ts).
+    branches: barrierGuard(db, scoreWrites, { packed: true }),
 
     findByUserId: (userId) =>
       dbCall(async (): Promise<UserScore | undefined> => {

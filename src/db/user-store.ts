@@ -46,7 +46,8 @@ function userWrites(tx: Executor): UserWrites {
 
 export function createUserStore(db: Db): UserStore {
   return {
-    branches: barrierGuard(db, userWrites),
+    // userWrites only writes: a branch goes in one packet (barrier.ts).
+    branches: barrierGuard(db, userWrites, { packed: true }),
 
     findById: (id) =>
       dbCall(async (): Promise<StoredUser | undefined> => {

@@ -3,8 +3,9 @@ import { eq } from 'drizzle-orm';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withBarrier } from '../../src/db/barrier.js';
-import type { Tx } from '../../src/db/connection.js';
+import { branchPoolOf, type Tx } from '../../src/db/connection.js';
 import { users } from '../../src/db/schema/user.js';
+import { createUserStore } from '../../src/db/user-store.js';
 import type { BranchOp, BranchRef } from '../../src/domain/branch.js';
 import { BusinessFailure } from '../../src/domain/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -199,4 +200,83 @@ describe('withBarrier', () => {
     expect(tally.doneThenCompensated).toBeGreaterThan(0);
     expect(tally.compensatedFirst).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('withBarrier, a branch in one packet', () => {
+  /** The user store's branch guard (its writes only write, so it packs), each branch's queries counted. */
+  function packedUsers() {
+    const queries: string[] = [];
+    const branchPool = branchPoolOf(database.db.$client);
+    if (!branchPool) throw new Error('no branch pool');
+    const getConnection = branchPool.getConnection;
+    // Each connection the branch takes, its statements' first words recorded on the way out.
+    branchPool.getConnection = async () => {
+      const connection = await getConnection.call(branchPool);
+      const count =
+        <F extends (...args: never[]) => unknown>(send: F) =>
+        (...args: Parameters<F>) => {
+          queries.push(String(args[0]).split(/\s/)[0] ?? '');
+          return send.apply(connection, args);
+        };
+      return Object.assign(Object.create(connection), {
+        query: count(connection.query),
+        execute: count(connection.execute),
+      });
+    };
+    const store = createUserStore(database.db);
+    return {
+      queries,
+      run: (gid: string, op: BranchOp, id: number) =>
+        store.branches.run(branch(gid, op), (writes) =>
+          op === 'action' ? writes.insert({ id, name: `user ${id}`, gender: 'x' }) : writes.deleteById(id),
+        ),
+      restore: () => {
+        branchPool.getConnection = getConnection;
+      },
+    };
+  }
+
+  it('sends the common case as one packet and a COMMIT', async () => {
+    const users = packedUsers();
+    try {
+      const id = nextId++;
+      expect(await users.run('p-done', 'action', id)).toEqual({ outcome: 'done', value: undefined });
+      expect(users.queries).toEqual(['insert', 'COMMIT']);
+      expect(await userExists(id)).toBe(true);
+      expect(await barrierRows('p-done')).toEqual([
+        { trans_type: 'saga', branch_id: '01', op: 'action', barrier_id: '01', reason: 'action' },
+      ]);
+      users.queries.length = 0;
+      expect((await users.run('p-done', 'compensate', id)).outcome).toBe('done');
+      expect(users.queries).toEqual(['insert', 'COMMIT']);
+      expect(await userExists(id)).toBe(false);
+    } finally {
+      users.restore();
+    }
+  });
+
+  it('rolls the packet back and answers the ordinary way: repeat, null compensation, hanging, refusal', async () => {
+    const users = packedUsers();
+    try {
+      const id = nextId++;
+      expect((await users.run('p-repeat', 'action', id)).outcome).toBe('done');
+      expect((await users.run('p-repeat', 'action', id)).outcome).toBe('duplicate');
+      expect(await userExists(id)).toBe(true);
+
+      const never = nextId++;
+      expect((await users.run('p-null', 'compensate', never)).outcome).toBe('nullCompensation');
+      expect((await users.run('p-null', 'action', never)).outcome).toBe('hanging');
+      expect(await userExists(never)).toBe(false);
+      expect(await barrierRows('p-null')).toEqual([
+        { trans_type: 'saga', branch_id: '01', op: 'action', barrier_id: '01', reason: 'compensate' },
+        { trans_type: 'saga', branch_id: '01', op: 'compensate', barrier_id: '01', reason: 'compensate' },
+      ]);
+
+      // Another saga's registration of a taken id: the business refusal of the ordinary way, nothing kept.
+      await expect(users.run('p-taken', 'action', id)).rejects.toMatchObject({ code: 'duplicate_user' });
+      expect(await barrierRows('p-taken')).toEqual([]);
+    } finally {
+      users.restore();
+    }
+  });
 });

@@ -132,7 +132,11 @@ describe('the saga log riding in the branch transactions', () => {
       status: 'aborted',
       error: { code: 'score_rejected' },
     });
-    expect(writes).toEqual([
+    // No statement of its own: every move rode a branch. (A null compensation is first tried in one
+    // packet, rolled back when its barrier says null, and written again the ordinary way: its rider may
+    // show twice.)
+    expect(writes.filter((write) => !write.includes('Within'))).toEqual([]);
+    expect([...new Set(writes)]).toEqual([
       'createWithin userSaved.calling',
       'saveWithin compensating.saveUserCallback.calling',
       'saveWithin aborted',
