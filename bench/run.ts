@@ -1,23 +1,21 @@
 // `npm run bench`: every scenario against one database server, in one run, so ratios compare like
 // with like. See README (Performance) and bench/NOTES.md.
-import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { MigrationSetName } from '../src/db/migration-sets.js';
 import { benchDatabase, countRows } from './lib/bench-db.js';
-import type { LoopResult } from './lib/closed-loop.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMeter, databasePid, rssMb } from './lib/proc-stats.js';
-import { benchScript, loaderFlags, resultsDir } from './lib/scripts.js';
+import { combineRounds, inWorker, measureServices, type Row, runLoad, type Window } from './lib/measure.js';
+import { benchScript, resultsDir } from './lib/scripts.js';
 import {
   freePort,
   JWT_SECRET,
   ROOT,
   type RunningProcess,
   registerUsers,
+  startMonolith,
   startService,
   waitForHttp,
   waitForPort,
@@ -65,54 +63,24 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2);
 }
 
-interface Row extends Partial<LoopResult> {
-  scenario: string;
-  cpuSeconds?: number;
-  cpuMsPerOp?: number;
-  peakRssMb?: number;
-  ratio?: number | null;
-  ratioTo?: string;
-  notes?: string;
-  [key: string]: unknown;
-}
-
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const tag = `bench_${Date.now().toString(36)}`;
-/** One measurement: the load runs `warmupMs` unmeasured, then `durationMs` measured. */
-interface Window {
-  readonly warmupMs: number;
-  readonly durationMs: number;
-}
 const fullWindow: Window = { warmupMs, durationMs };
 
 async function freshDatabase(name: string, sets: MigrationSetName[] = ['user', 'score', 'barrier', 'saga']) {
   return benchDatabase(`${tag}_${name}`, sets);
 }
 
-function runLoad(
+function load(
   window: Window,
   args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>,
 ) {
-  return new Promise<LoopResult>((resolve, reject) => {
-    const child = fork(benchScript('load'), [JSON.stringify({ concurrency, ...window, ...args })], {
-      cwd: ROOT,
-      execArgv: [...loaderFlags],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let done = false;
-    child.on('message', (message: { result: LoopResult }) => {
-      done = true;
-      resolve(message.result);
-    });
-    child.on('exit', (code) => {
-      if (!done) reject(new Error(`load generator exited with ${code}`));
-    });
-  });
+  return runLoad({ concurrency, ...window, ...args });
 }
 
 /** `POST /register` without a password (hashing is measured by `login`), as http and split send it. */
 function registrationLoad(window: Window, url: string) {
-  return runLoad(window, {
+  return load(window, {
     url,
     kind: 'register',
     idOffset: 0,
@@ -123,20 +91,6 @@ function registrationLoad(window: Window, url: string) {
   });
 }
 
-const dbPid = databasePid();
-
-/** An in-process scenario in its own process; the database server's CPU metered over its window. */
-async function inWorker(scenario: string, databaseUrl: string, window: Window): Promise<Row> {
-  const meter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  let dbCpuSeconds = 0;
-  const args = { scenario, databaseUrl, concurrency, poolSize, ...window };
-  const result = await runWorker<Row>(args, [], (phase) => {
-    if (phase === 'start') meter.start();
-    else dbCpuSeconds = meter.stop();
-  });
-  return { ...result, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
-}
-
 /** An in-process scenario on a fresh database; says if any saga was left non-final. */
 async function inWorkerScenario(
   window: Window,
@@ -145,81 +99,15 @@ async function inWorkerScenario(
   notes: string,
 ): Promise<Row[]> {
   const db = await freshDatabase(scenario, sets);
-  const result = await inWorker(scenario, db.url, window);
+  const result = await inWorker({ scenario, databaseUrl: db.url, concurrency, poolSize, ...window });
   const hasSagas = sets === undefined || sets.includes('saga');
   const left = hasSagas ? await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')") : 0;
   await db.drop();
   return [{ ...result, scenario, notes: left > 0 ? `${notes}; non-final sagas left: ${left}` : notes }];
 }
 
-/** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
-async function measureServices(
-  pids: number[],
-  load: () => Promise<LoopResult>,
-  window: Window,
-): Promise<Row> {
-  const meter = cpuMeter(pids);
-  const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  const started = load();
-  await sleep(window.warmupMs);
-  meter.start();
-  dbMeter.start();
-  await sleep(window.durationMs);
-  const cpuSeconds = meter.stop();
-  const dbCpuSeconds = dbMeter.stop();
-  const result = await started;
-  const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
-  return { scenario: '', ...result, cpuSeconds, peakRssMb, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
-}
-
-/**
- * One row from rounds of the same load: counts, seconds and CPU summed, peak RSS the highest, and each
- * latency percentile the median of the rounds' (percentiles of rounds cannot be merged exactly).
- */
-function combineRounds(rounds: readonly Row[]): Row {
-  const sum = (pick: (row: Row) => number | undefined) =>
-    rounds.reduce((total, row) => total + (pick(row) ?? 0), 0);
-  const median = (pick: (row: Row) => number | undefined) => {
-    const values = rounds.map((row) => pick(row) ?? 0).sort((a, b) => a - b);
-    const middle = values.length >> 1;
-    return values.length % 2
-      ? (values[middle] ?? 0)
-      : ((values[middle - 1] ?? 0) + (values[middle] ?? 0)) / 2;
-  };
-  const completed = sum((row) => row.completed);
-  const seconds = sum((row) => row.seconds);
-  const first = rounds[0] as Row;
-  return {
-    ...first,
-    completed,
-    seconds,
-    completedPerSec: seconds > 0 ? completed / seconds : 0,
-    errors: sum((row) => row.errors),
-    p50Ms: median((row) => row.p50Ms),
-    p90Ms: median((row) => row.p90Ms),
-    p99Ms: median((row) => row.p99Ms),
-    maxMs: Math.max(...rounds.map((row) => row.maxMs ?? 0)),
-    cpuSeconds: sum((row) => row.cpuSeconds),
-    peakRssMb: Math.max(...rounds.map((row) => row.peakRssMb ?? 0)),
-    ...(first.dbCpuSeconds === undefined ? {} : { dbCpuSeconds: sum((row) => row.dbCpuSeconds as number) }),
-    errorSamples: rounds.flatMap((row) => (row.errorSamples as string[] | undefined) ?? []).slice(0, 5),
-    notes: [...new Set(rounds.map((row) => row.notes).filter(Boolean))].join('; '),
-  };
-}
-
-async function monolith(databaseUrl: string, extra: Record<string, string> = {}) {
-  const port = await freePort();
-  const service = startService({
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    DB_POOL_SIZE: String(poolSize),
-    ...extra,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`, service);
-  return { service, url };
+function monolith(databaseUrl: string, env: Record<string, string> = {}) {
+  return startMonolith(databaseUrl, { poolSize, env });
 }
 
 async function stopAll(processes: RunningProcess[]) {
@@ -329,12 +217,8 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort, bare);
     // Both servers up, measured back to back (see rounds).
-    const cached = await measureServices([service.pid], () => runLoad(window, args), window);
-    const bareRow = await measureServices(
-      [bare.pid],
-      () => runLoad(window, { ...args, url: bareUrl }),
-      window,
-    );
+    const cached = await measureServices([service.pid], () => load(window, args), window);
+    const bareRow = await measureServices([bare.pid], () => load(window, { ...args, url: bareUrl }), window);
     await stopAll([service, bare]);
     await db.drop();
     return [
@@ -362,7 +246,7 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     const row = await measureServices(
       [service.pid],
       () =>
-        runLoad(window, {
+        load(window, {
           url,
           kind: 'login',
           idOffset: 0,
@@ -391,7 +275,7 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
       : { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
     const result = await runWorker<Record<string, number>>(
       { scenario: 'memory', databaseUrl: db.url, concurrency, poolSize, ...fullWindow, memory: plan },
-      ['--expose-gc'],
+      { nodeFlags: ['--expose-gc'] },
     );
     await db.drop();
     const growth = (result.rssAtTotalMb ?? 0) / (result.rssAtSampleMb ?? 1) - 1;
@@ -407,17 +291,22 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
   },
 };
 
+/** The scenarios compared with baseline. */
+const ENGINE_LIKE = ['log-floor', 'engine', 'http', 'split', 'abort'];
+
 function withRatios(rows: Row[]): Row[] {
-  const base = rows.find((row) => row.scenario === 'baseline')?.completedPerSec;
-  const bare = rows.find((row) => row.scenario === 'read-bare')?.completedPerSec;
+  const rate = (scenario: string) => rows.find((row) => row.scenario === scenario)?.completedPerSec;
+  const base = rate('baseline');
+  const bare = rate('read-bare');
   return rows.map((row) => {
-    const cpuMsPerOp =
-      row.cpuSeconds !== undefined && row.completed ? (1000 * row.cpuSeconds) / row.completed : undefined;
+    const perOp = (value: number | undefined) =>
+      value !== undefined && row.completed ? value / row.completed : undefined;
+    const cpuMsPerOp = perOp(row.cpuSeconds === undefined ? undefined : 1000 * row.cpuSeconds);
+    const done = row.completedPerSec ?? 0;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
-    if (['log-floor', 'engine', 'http', 'split', 'abort'].includes(row.scenario) && base)
-      [ratio, ratioTo] = [(row.completedPerSec ?? 0) / base, 'baseline'];
-    if (row.scenario === 'read' && bare) [ratio, ratioTo] = [(row.completedPerSec ?? 0) / bare, 'read-bare'];
+    if (ENGINE_LIKE.includes(row.scenario) && base) [ratio, ratioTo] = [done / base, 'baseline'];
+    if (row.scenario === 'read' && bare) [ratio, ratioTo] = [done / bare, 'read-bare'];
     return {
       ...row,
       ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
@@ -457,7 +346,7 @@ function printTable(rows: Row[]) {
       fmt(row.cpuSeconds),
       fmt(row.cpuMsPerOp, 2),
       row.dbCpuSeconds !== undefined && row.completed
-        ? fmt((1000 * (row.dbCpuSeconds as number)) / row.completed, 2)
+        ? fmt((1000 * row.dbCpuSeconds) / row.completed, 2)
         : '',
       fmt(row.peakRssMb, 0),
     ]);
@@ -466,10 +355,9 @@ function printTable(rows: Row[]) {
   console.log(show(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(show(line));
+  const list = (values: unknown) => (values as number[]).map((ratio) => ratio.toFixed(2)).join(', ');
   for (const row of rows) {
-    const perRound = row.roundRatios as number[] | undefined;
-    if (perRound)
-      console.log(`${row.scenario}: ratio by round ${perRound.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+    if (row.roundRatios) console.log(`${row.scenario}: ratio by round ${list(row.roundRatios)}`);
   }
   for (const row of rows) {
     if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
@@ -517,20 +405,25 @@ for (let round = 0; round < rounds && roundRobin.length > 0; round++) {
 const rows: Row[] = combineRoundRows(rowsByRound);
 for (const scenario of chosen.filter((s) => unrounded.includes(s)))
   rows.push(...(await timed(scenario, fullWindow)));
-const results = withRatios(rows).map((row) => {
-  const perRound = rowsByRound.map(
-    (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.ratio,
-  );
-  return perRound.length > 1 && perRound.every((ratio) => typeof ratio === 'number')
-    ? { ...row, roundRatios: perRound as number[] }
-    : row;
+const results: Row[] = withRatios(rows).map((row) => {
+  const ofRounds = (key: 'ratio') => {
+    const perRound = rowsByRound.map(
+      (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.[key],
+    );
+    return perRound.length > 1 && perRound.every((ratio) => typeof ratio === 'number')
+      ? (perRound as number[])
+      : undefined;
+  };
+  const roundRatios = ofRounds('ratio');
+  return { ...row, ...(roundRatios ? { roundRatios } : {}) };
 });
 printTable(results);
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${stamp}.json`);
+const options = { quick, concurrency, warmupMs, durationMs, poolSize, rounds };
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize, rounds }, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt: new Date().toISOString(), options, machine, results }, null, 2)}\n`,
 );
 console.log(`written to ${file.replace(ROOT, '')}`);
 process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);
