@@ -8,6 +8,7 @@ import type { MigrationSetName } from '../src/db/migration-sets.js';
 import { benchDatabase, countRows } from './lib/bench-db.js';
 import { describeMachine } from './lib/machine.js';
 import { combineRounds, inWorker, measureServices, type Row, runLoad, type Window } from './lib/measure.js';
+import { orderDrawer, parseSeed } from './lib/order.js';
 import { benchScript, resultsDir } from './lib/scripts.js';
 import {
   freePort,
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     'pool-size': { type: 'string', default: '16' },
     rounds: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -47,6 +49,13 @@ const warmupMs = 1000 * Number(values.warmup ?? (quick ? 2 : 5));
 // ratio of two figures measured minutes apart would measure the drift. Every round starts fresh
 // processes, so each gets the full warm-up.
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+// Each round runs the scenarios in its own order, drawn from this seed (printed and stored; `--seed N`
+// repeats a run's orders), so no scenario always runs first, or always right after another.
+const seed = parseSeed(values.seed);
+if (typeof seed === 'string') {
+  console.error(seed);
+  process.exit(2);
+}
 const chosen = (values.scenarios?.split(',') ?? ALL.filter((s) => !(quick && s === 'memory'))) as Scenario[];
 for (const scenario of chosen) {
   if (!ALL.includes(scenario)) {
@@ -114,7 +123,13 @@ async function stopAll(processes: RunningProcess[]) {
   await Promise.all(processes.map((process) => process.stop()));
 }
 
-const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
+/** What a round decided besides the order of the scenarios: which half of `read` goes first. */
+interface RoundPlan {
+  readonly order: readonly Scenario[];
+  readonly readBareFirst: boolean;
+}
+
+const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<Row[]>> = {
   baseline: (window) =>
     inWorkerScenario(
       window,
@@ -197,7 +212,7 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
       },
     ];
   },
-  async read(window) {
+  async read(window, plan) {
     const db = await freshDatabase('read');
     const { service, url } = await monolith(db.url);
     const users = 1000;
@@ -216,9 +231,19 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort, bare);
-    // Both servers up, measured back to back (see rounds).
-    const cached = await measureServices([service.pid], () => load(window, args), window);
-    const bareRow = await measureServices([bare.pid], () => load(window, { ...args, url: bareUrl }), window);
+    // Both servers up, measured back to back (see rounds), in the order the round drew.
+    const measureCached = () => measureServices([service.pid], () => load(window, args), window);
+    const measureBare = () =>
+      measureServices([bare.pid], () => load(window, { ...args, url: bareUrl }), window);
+    let bareRow: Row;
+    let cached: Row;
+    if (plan.readBareFirst) {
+      bareRow = await measureBare();
+      cached = await measureCached();
+    } else {
+      cached = await measureCached();
+      bareRow = await measureBare();
+    }
     await stopAll([service, bare]);
     await db.drop();
     return [
@@ -365,46 +390,61 @@ function printTable(rows: Row[]) {
   }
 }
 
-async function timed(scenario: Scenario, window: Window): Promise<Row[]> {
+async function timed(scenario: Scenario, window: Window, plan: RoundPlan): Promise<Row[]> {
   process.stdout.write(`  ${scenario} ... `);
   const started = Date.now();
-  const rows = await scenarios[scenario](window);
+  const rows = await scenarios[scenario](window, plan);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
   return rows;
 }
 
-/** The rounds' rows of each scenario as one row (combineRounds), in the order they ran. */
+/** Where a row goes in the table: the scenarios' own order, read's yardstick just before it. */
+function tablePosition(scenario: string): number {
+  return scenario === 'read-bare' ? ALL.indexOf('read') - 0.5 : ALL.indexOf(scenario as Scenario);
+}
+
+/** The rounds' rows of each scenario as one row (combineRounds), in the table's order. */
 function combineRoundRows(rowsByRound: readonly Row[][]): Row[] {
   const byScenario = new Map<string, Row[]>();
   for (const rowsOfRound of rowsByRound) {
     for (const row of rowsOfRound)
       byScenario.set(row.scenario, [...(byScenario.get(row.scenario) ?? []), row]);
   }
-  return [...byScenario.values()].map((rowsOfScenario) =>
-    rowsOfScenario.length === 1 ? (rowsOfScenario[0] as Row) : combineRounds(rowsOfScenario),
-  );
+  return [...byScenario.values()]
+    .map((rowsOfScenario) =>
+      rowsOfScenario.length === 1 ? (rowsOfScenario[0] as Row) : combineRounds(rowsOfScenario),
+    )
+    .sort((a, b) => tablePosition(a.scenario) - tablePosition(b.scenario));
 }
 
 const machine = await describeMachine();
 console.log(
   `bench: ${chosen.join(', ')}; concurrency ${concurrency}, warm-up ${warmupMs / 1000} s, ${durationMs / 1000} s each` +
-    `${rounds > 1 ? ` in ${rounds} rounds` : ''}; ` +
+    `${rounds > 1 ? ` in ${rounds} rounds` : ''}; seed ${seed}; ` +
     `${machine.cores} cores (${machine.cpuModel}), ${machine.database.version}, commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
 );
 /** Scenarios without a ratio run once, with the whole window; the others take turns in rounds. */
 const unrounded: readonly Scenario[] = ['login', 'memory'];
 const roundRobin = chosen.filter((scenario) => !unrounded.includes(scenario));
 const roundWindow: Window = { warmupMs, durationMs: durationMs / rounds };
+const draw = orderDrawer(seed);
+const plans: RoundPlan[] = Array.from({ length: roundRobin.length > 0 ? rounds : 0 }, () => ({
+  order: draw.shuffled(roundRobin),
+  readBareFirst: draw.coin(),
+}));
 const rowsByRound: Row[][] = [];
-for (let round = 0; round < rounds && roundRobin.length > 0; round++) {
-  if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
+for (const [round, plan] of plans.entries()) {
+  const readOrder = plan.order.includes('read')
+    ? ` (read: ${plan.readBareFirst ? 'bare first' : 'bare second'})`
+    : '';
+  console.log(`round ${round + 1} of ${rounds}: ${plan.order.join(', ')}${readOrder}`);
   const rowsOfRound: Row[] = [];
-  for (const scenario of roundRobin) rowsOfRound.push(...(await timed(scenario, roundWindow)));
+  for (const scenario of plan.order) rowsOfRound.push(...(await timed(scenario, roundWindow, plan)));
   rowsByRound.push(withRatios(rowsOfRound));
 }
 const rows: Row[] = combineRoundRows(rowsByRound);
 for (const scenario of chosen.filter((s) => unrounded.includes(s)))
-  rows.push(...(await timed(scenario, fullWindow)));
+  rows.push(...(await timed(scenario, fullWindow, { order: [scenario], readBareFirst: false })));
 const results: Row[] = withRatios(rows).map((row) => {
   const ofRounds = (key: 'ratio') => {
     const perRound = rowsByRound.map(
@@ -420,10 +460,10 @@ const results: Row[] = withRatios(rows).map((row) => {
 printTable(results);
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${stamp}.json`);
-const options = { quick, concurrency, warmupMs, durationMs, poolSize, rounds };
+const options = { quick, concurrency, warmupMs, durationMs, poolSize, rounds, seed };
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt: new Date().toISOString(), options, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt: new Date().toISOString(), options, roundPlans: plans, machine, results }, null, 2)}\n`,
 );
 console.log(`written to ${file.replace(ROOT, '')}`);
 process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);
