@@ -24,7 +24,18 @@ import {
 import { runWorker } from './lib/spawn-worker.js';
 import type { LoadArgs } from './load.js';
 
-const ALL = ['baseline', 'log-floor', 'engine', 'http', 'split', 'abort', 'read', 'login', 'memory'] as const;
+const ALL = [
+  'baseline',
+  'baseline-packed',
+  'log-floor',
+  'engine',
+  'http',
+  'split',
+  'abort',
+  'read',
+  'login',
+  'memory',
+] as const;
 type Scenario = (typeof ALL)[number];
 
 const { values } = parseArgs({
@@ -136,6 +147,13 @@ const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<R
       'baseline',
       ['user', 'score', 'barrier'],
       'two branch transactions (barrier + row) over mysql2, no coordinator',
+    ),
+  'baseline-packed': (window) =>
+    inWorkerScenario(
+      window,
+      'baseline-packed',
+      ['user', 'score', 'barrier'],
+      "baseline's two transactions, each sent in one packet (multi-statement query, values bound by mysql2)",
     ),
   'log-floor': (window) =>
     inWorkerScenario(
@@ -316,12 +334,13 @@ const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<R
   },
 };
 
-/** The scenarios compared with baseline. */
+/** The scenarios an engine-like row is compared with: the ordinary baseline, and the one sending each transaction in one packet. */
 const ENGINE_LIKE = ['log-floor', 'engine', 'http', 'split', 'abort'];
 
 function withRatios(rows: Row[]): Row[] {
   const rate = (scenario: string) => rows.find((row) => row.scenario === scenario)?.completedPerSec;
   const base = rate('baseline');
+  const packed = rate('baseline-packed');
   const bare = rate('read-bare');
   return rows.map((row) => {
     const perOp = (value: number | undefined) =>
@@ -330,13 +349,16 @@ function withRatios(rows: Row[]): Row[] {
     const done = row.completedPerSec ?? 0;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
-    if (ENGINE_LIKE.includes(row.scenario) && base) [ratio, ratioTo] = [done / base, 'baseline'];
+    if ((ENGINE_LIKE.includes(row.scenario) || row.scenario === 'baseline-packed') && base)
+      [ratio, ratioTo] = [done / base, 'baseline'];
     if (row.scenario === 'read' && bare) [ratio, ratioTo] = [done / bare, 'read-bare'];
+    const ratioPacked = ENGINE_LIKE.includes(row.scenario) && packed ? done / packed : undefined;
     return {
       ...row,
       ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
       ratio,
       ...(ratioTo ? { ratioTo } : {}),
+      ...(ratioPacked === undefined ? {} : { ratioPacked }),
     };
   });
 }
@@ -349,6 +371,7 @@ function printTable(rows: Row[]) {
     'scenario',
     'done/s',
     'ratio',
+    'vs packed',
     'p50 ms',
     'p90 ms',
     'p99 ms',
@@ -364,6 +387,7 @@ function printTable(rows: Row[]) {
       row.scenario,
       fmt(row.completedPerSec, 0),
       row.ratio === null || row.ratio === undefined ? '' : `${row.ratio.toFixed(2)} (${row.ratioTo})`,
+      fmt(row.ratioPacked as number | undefined, 2),
       fmt(row.p50Ms),
       fmt(row.p90Ms),
       fmt(row.p99Ms),
@@ -382,7 +406,11 @@ function printTable(rows: Row[]) {
   for (const line of lines) console.log(show(line));
   const list = (values: unknown) => (values as number[]).map((ratio) => ratio.toFixed(2)).join(', ');
   for (const row of rows) {
-    if (row.roundRatios) console.log(`${row.scenario}: ratio by round ${list(row.roundRatios)}`);
+    if (row.roundRatios)
+      console.log(
+        `${row.scenario}: ratio by round ${list(row.roundRatios)}` +
+          (row.roundRatiosPacked ? `; vs packed ${list(row.roundRatiosPacked)}` : ''),
+      );
   }
   for (const row of rows) {
     if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
@@ -446,7 +474,7 @@ const rows: Row[] = combineRoundRows(rowsByRound);
 for (const scenario of chosen.filter((s) => unrounded.includes(s)))
   rows.push(...(await timed(scenario, fullWindow, { order: [scenario], readBareFirst: false })));
 const results: Row[] = withRatios(rows).map((row) => {
-  const ofRounds = (key: 'ratio') => {
+  const ofRounds = (key: 'ratio' | 'ratioPacked') => {
     const perRound = rowsByRound.map(
       (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.[key],
     );
@@ -455,7 +483,12 @@ const results: Row[] = withRatios(rows).map((row) => {
       : undefined;
   };
   const roundRatios = ofRounds('ratio');
-  return { ...row, ...(roundRatios ? { roundRatios } : {}) };
+  const roundRatiosPacked = ofRounds('ratioPacked');
+  return {
+    ...row,
+    ...(roundRatios ? { roundRatios } : {}),
+    ...(roundRatiosPacked ? { roundRatiosPacked } : {}),
+  };
 });
 printTable(results);
 mkdirSync(resultsDir, { recursive: true });

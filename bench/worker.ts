@@ -1,5 +1,5 @@
 // One in-process scenario in its own process (so runs do not share a heap or a JIT), result sent to the
-// parent over IPC. Scenarios: baseline, log-floor, engine, abort, memory. See bench/run.ts.
+// parent over IPC. Scenarios: baseline, baseline-packed, log-floor, engine, abort, memory. See bench/run.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pino from 'pino';
@@ -20,7 +20,7 @@ import { runClosedLoop } from './lib/closed-loop.js';
 import { JWT_SECRET } from './lib/services.js';
 
 interface WorkerArgs {
-  readonly scenario: 'baseline' | 'log-floor' | 'engine' | 'abort' | 'memory';
+  readonly scenario: 'baseline' | 'baseline-packed' | 'log-floor' | 'engine' | 'abort' | 'memory';
   readonly databaseUrl: string;
   readonly concurrency: number;
   readonly warmupMs: number;
@@ -41,6 +41,27 @@ function registerInput(n: number, score: number): RegisterInput {
   };
 }
 
+/** The statements of a registration's two branch transactions, as the service's branches send them. */
+const BRANCH_SQL = {
+  barrier:
+    "INSERT IGNORE INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('saga', ?, ?, 'action', '01', 'action')",
+  user: 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, NULL)',
+  score: 'INSERT INTO user_score (user_id, score) VALUES (?, ?)',
+};
+
+/** A pool of connections with autocommit off: the first statement opens the transaction. */
+function autocommitOffPool(databaseUrl: string, options: mysql.PoolOptions = {}) {
+  const pool = mysql.createPool({
+    ...connectionOptions(databaseUrl),
+    connectionLimit: args.poolSize,
+    ...options,
+  });
+  pool.pool.on('connection', (connection) => {
+    connection.query("SET time_zone = '+00:00', autocommit = 0", () => {});
+  });
+  return pool;
+}
+
 /**
  * Each registration's two branch transactions (barrier row + business row) straight over mysql2, with
  * the client techniques the service's own branches use, so the ratio measures the saga engine and not
@@ -48,17 +69,11 @@ function registerInput(n: number, score: number): RegisterInput {
  * START TRANSACTION round trip), prepared statements, no stack capture per query (connectionOptions).
  */
 function branchTransactions(databaseUrl: string) {
-  const pool = mysql.createPool({ ...connectionOptions(databaseUrl), connectionLimit: args.poolSize });
-  pool.pool.on('connection', (connection) => {
-    connection.query("SET time_zone = '+00:00', autocommit = 0", () => {});
-  });
+  const pool = autocommitOffPool(databaseUrl);
   const branch = async (gid: string, branchId: string, sql: string, values: (string | number)[]) => {
     const connection = await pool.getConnection();
     try {
-      await connection.execute(
-        "INSERT IGNORE INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('saga', ?, ?, 'action', '01', 'action')",
-        [gid, branchId],
-      );
+      await connection.execute(BRANCH_SQL.barrier, [gid, branchId]);
       await connection.execute(sql, values);
       await connection.query('COMMIT');
     } catch (error) {
@@ -69,17 +84,46 @@ function branchTransactions(databaseUrl: string) {
     }
   };
   const registration = (gid: string, id: number) =>
-    branch(gid, '01', 'INSERT INTO user (id, name, gender, password_hash) VALUES (?, ?, ?, NULL)', [
-      id,
-      `user ${id}`,
-      'female',
-    ]).then(() => branch(gid, '02', 'INSERT INTO user_score (user_id, score) VALUES (?, ?)', [id, 5]));
+    branch(gid, '01', BRANCH_SQL.user, [id, `user ${id}`, 'female']).then(() =>
+      branch(gid, '02', BRANCH_SQL.score, [id, 5]),
+    );
+  return { registration, end: () => pool.end() };
+}
+
+/**
+ * The same two branch transactions, each sent in one packet: barrier row, business row and COMMIT as
+ * one multi-statement text query (mysql2's `multipleStatements`), so a transaction costs one round trip
+ * instead of three. The values go through mysql2's placeholders (escaped by the driver as it builds
+ * the packet), never pasted into the SQL by us; a multi-statement query cannot be a server-side prepared
+ * statement. Like `baseline`, it does not look at the barrier insert's result before the business row.
+ * If a statement fails, the server runs none after it (the COMMIT included) and we roll back. This is the
+ * floor an engine that packs its branches' statements can be held to (issue 13); `baseline` stays what
+ * a user would write without us.
+ */
+function packedBranchTransactions(databaseUrl: string) {
+  const pool = autocommitOffPool(databaseUrl, { multipleStatements: true });
+  const userBranch = `${BRANCH_SQL.barrier}; ${BRANCH_SQL.user}; COMMIT`;
+  const scoreBranch = `${BRANCH_SQL.barrier}; ${BRANCH_SQL.score}; COMMIT`;
+  const branch = async (sql: string, values: (string | number)[]) => {
+    const connection = await pool.getConnection();
+    try {
+      await connection.query(sql, values);
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  };
+  const registration = (gid: string, id: number) =>
+    branch(userBranch, [gid, '01', id, `user ${id}`, 'female']).then(() =>
+      branch(scoreBranch, [gid, '02', id, 5]),
+    );
   return { registration, end: () => pool.end() };
 }
 
 /** The floor set by the database: the branch transactions alone, no coordinator. */
-async function baseline() {
-  const branches = branchTransactions(args.databaseUrl);
+async function baseline(branches: ReturnType<typeof branchTransactions>) {
   const result = await measure((n) => branches.registration(newGid(), n + 1));
   await branches.end();
   return result;
@@ -315,7 +359,9 @@ async function heldInFlight(count: number) {
 async function main() {
   switch (args.scenario) {
     case 'baseline':
-      return baseline();
+      return baseline(branchTransactions(args.databaseUrl));
+    case 'baseline-packed':
+      return baseline(packedBranchTransactions(args.databaseUrl));
     case 'log-floor':
       return logFloor();
     case 'engine':
