@@ -346,6 +346,7 @@ function withRatios(rows: Row[]): Row[] {
     const perOp = (value: number | undefined) =>
       value !== undefined && row.completed ? value / row.completed : undefined;
     const cpuMsPerOp = perOp(row.cpuSeconds === undefined ? undefined : 1000 * row.cpuSeconds);
+    const redoBytesPerOp = row.redoBytesPerOp ?? perOp(row.redoBytes);
     const done = row.completedPerSec ?? 0;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
@@ -356,6 +357,7 @@ function withRatios(rows: Row[]): Row[] {
     return {
       ...row,
       ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
+      ...(redoBytesPerOp === undefined ? {} : { redoBytesPerOp }),
       ratio,
       ...(ratioTo ? { ratioTo } : {}),
       ...(ratioPacked === undefined ? {} : { ratioPacked }),
@@ -379,6 +381,7 @@ function printTable(rows: Row[]) {
     'CPU s',
     'CPU ms/op',
     'DB CPU ms/op',
+    'redo B/op',
     'peak RSS MB',
   ];
   const lines = rows
@@ -397,6 +400,7 @@ function printTable(rows: Row[]) {
       row.dbCpuSeconds !== undefined && row.completed
         ? fmt((1000 * row.dbCpuSeconds) / row.completed, 2)
         : '',
+      fmt(row.redoBytesPerOp, 0),
       fmt(row.peakRssMb, 0),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]?.length ?? 0)));
@@ -416,6 +420,15 @@ function printTable(rows: Row[]) {
     if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
     if (row.errorSamples?.length) console.log(`${row.scenario} errors: ${row.errorSamples.join(' | ')}`);
   }
+  const redoOf = (scenario: string) => rows.find((row) => row.scenario === scenario)?.redoBytesPerOp;
+  const baselineRedo = redoOf('baseline') ?? redoOf('baseline-packed');
+  // Two small transactions (four rows, their index entries and undo, two commits) write a few hundred
+  // bytes to a few KB of redo: far outside that, another client wrote to the server during the window.
+  if (baselineRedo !== undefined && (baselineRedo < 200 || baselineRedo > 5_000))
+    console.log(
+      `redo: baseline wrote ${baselineRedo.toFixed(0)} bytes per registration, outside the 200 to 5,000 expected: ` +
+        'was another client writing to the server?',
+    );
 }
 
 async function timed(scenario: Scenario, window: Window, plan: RoundPlan): Promise<Row[]> {
