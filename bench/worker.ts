@@ -1,33 +1,24 @@
 // One in-process scenario in its own process (so runs do not share a heap or a JIT), result sent to the
-// parent over IPC. Scenarios: baseline, baseline-packed, log-floor, engine, abort, memory. See bench/run.ts.
-import { setTimeout as sleep } from 'node:timers/promises';
+// parent over IPC. Scenarios: baseline, baseline-packed, log-floor, engine, abort. See bench/run.ts.
 import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { connectionOptions, openDatabase } from '../src/db/connection.js';
 import { createSagaLog } from '../src/db/saga-log.js';
-import { createScoreStore } from '../src/db/score-store.js';
-import { createUserStore } from '../src/db/user-store.js';
-import { createScoreService, type ScoreService } from '../src/domain/score-service.js';
-import { createSecretBox } from '../src/domain/secret-box.js';
-import { createUserService } from '../src/domain/user-service.js';
 import { newGid } from '../src/machines/gid.js';
 import type { RegisterInput } from '../src/machines/register-saga.js';
-import { registerSaga } from '../src/machines/register-saga.js';
-import { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
+import type { SagaCoordinator } from '../src/machines/runtime/saga-coordinator.js';
 import { runClosedLoop } from './lib/closed-loop.js';
 import { JWT_SECRET } from './lib/services.js';
 
 interface WorkerArgs {
-  readonly scenario: 'baseline' | 'baseline-packed' | 'log-floor' | 'engine' | 'abort' | 'memory';
+  readonly scenario: 'baseline' | 'baseline-packed' | 'log-floor' | 'engine' | 'abort';
   readonly databaseUrl: string;
   readonly concurrency: number;
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly poolSize: number;
-  /** memory: sagas to run, and where to sample RSS; sagas held in flight at once. */
-  readonly memory?: { readonly total: number; readonly sampleAt: number; readonly inFlight: number };
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -252,110 +243,6 @@ function measure(operation: (n: number) => Promise<void>) {
   ).then((loop) => ({ ...loop, cpuSeconds: cpu, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
-function rssAfterGc(): number {
-  globalThis.gc?.();
-  globalThis.gc?.();
-  return process.memoryUsage().rss / 1024 / 1024;
-}
-
-/** RSS after `sampleAt` and after `total` sagas (no leak), then `inFlight` sagas held at once. */
-async function memory() {
-  const plan = args.memory ?? { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
-  return withEngine(async (coordinator) => {
-    let next = 0;
-    let errors = 0;
-    const runUntil = async (count: number) => {
-      await Promise.all(
-        Array.from({ length: args.concurrency }, async () => {
-          while (next < count) {
-            const n = next++;
-            await runSaga(coordinator, n, 5, 'succeeded').catch(() => errors++);
-          }
-        }),
-      );
-    };
-    const startedAt = performance.now();
-    await runUntil(plan.sampleAt);
-    await sleep(500);
-    const rssAtSample = rssAfterGc();
-    await runUntil(plan.total);
-    await sleep(500);
-    const rssAtTotal = rssAfterGc();
-    const seconds = (performance.now() - startedAt) / 1000;
-    return {
-      total: plan.total,
-      sampleAt: plan.sampleAt,
-      rssAtSampleMb: rssAtSample,
-      rssAtTotalMb: rssAtTotal,
-      errors,
-      seconds,
-      ...(await heldInFlight(plan.inFlight)),
-    };
-  });
-}
-
-/**
- * `count` sagas in flight at once: a coordinator over the real services and database whose score
- * branch is held (a slow downstream) until all have started; RSS is read while they wait.
- */
-async function heldInFlight(count: number) {
-  const database = openDatabase(args.databaseUrl, { poolSize: args.poolSize });
-  const cache = { max: 1000, ttlMs: 60_000 };
-  const scores = createScoreService(createScoreStore(database.db), { rejectedValues: [10] }, cache);
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let waiting = 0;
-  const slowScores: ScoreService = {
-    ...scores,
-    saveUserScore: async (branch, input) => {
-      waiting++;
-      await held;
-      return scores.saveUserScore(branch, input);
-    },
-  };
-  const coordinator = new SagaCoordinator({
-    log: createSagaLog(database.db),
-    leaseMs: 60_000,
-    recoveryIntervalMs: 60_000,
-    timeoutMs: 600_000,
-    policy: { baseMs: 100, factor: 2, maxMs: 5_000 },
-    alertRetryLimit: 10,
-  });
-  coordinator.define(registerSaga, {
-    users: createUserService(createUserStore(database.db), cache),
-    scores: slowScores,
-    secrets: createSecretBox(JWT_SECRET),
-  });
-  await coordinator.start();
-  const rssBefore = rssAfterGc();
-  const heapBefore = process.memoryUsage().heapUsed;
-  const results: Promise<unknown>[] = [];
-  for (let n = 0; n < count; n++) {
-    const begun = await coordinator.begin('register', newGid(), registerInput(10_000_000 + n, 5));
-    if (begun.created) results.push(begun.result);
-  }
-  while (waiting < count) await sleep(50);
-  const rssInFlight = rssAfterGc();
-  const heapPerSagaKb = (process.memoryUsage().heapUsed - heapBefore) / count / 1024;
-  const peakInFlight = process.resourceUsage().maxRSS / 1024;
-  release();
-  const finished = await Promise.all(results);
-  await coordinator.stop(1_000);
-  await database.close();
-  return {
-    inFlight: count,
-    inFlightRunning: waiting,
-    rssBeforeInFlightMb: rssBefore,
-    rssInFlightMb: rssInFlight,
-    heapPerSagaKb,
-    peakRssMb: peakInFlight,
-    inFlightSucceeded: finished.filter((result) => (result as { status: string }).status === 'succeeded')
-      .length,
-  };
-}
-
 async function main() {
   switch (args.scenario) {
     case 'baseline':
@@ -368,8 +255,6 @@ async function main() {
       return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 5, 'succeeded')));
     case 'abort':
       return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 10, 'aborted')));
-    case 'memory':
-      return memory();
   }
 }
 
