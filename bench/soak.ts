@@ -44,7 +44,8 @@ function latestHttpRate(): { rate: number; from: string } | undefined {
   let files: string[] = [];
   try {
     files = readdirSync(dir)
-      .filter((name) => name.endsWith('.json') && !name.startsWith('soak-'))
+      // `npm run bench` results only (named by their time), not soaks' or experiments'.
+      .filter((name) => /^\d{4}-.*\.json$/.test(name))
       .sort();
   } catch {
     return undefined;
