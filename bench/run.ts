@@ -348,7 +348,10 @@ function withRatios(rows: Row[]): Row[] {
     const perOp = (value: number | undefined) =>
       value !== undefined && row.completed ? value / row.completed : undefined;
     const cpuMsPerOp = perOp(row.cpuSeconds === undefined ? undefined : 1000 * row.cpuSeconds);
-    const redoBytesPerOp = row.redoBytesPerOp ?? perOp(row.redoBytes);
+    // From the row's own counts (a row combined from rounds carries its first round's per-op figures);
+    // the memory row, which has no completed count, brings its own.
+    const redoBytesPerOp = perOp(row.server?.redoBytes) ?? row.redoBytesPerOp;
+    const statementsPerOp = perOp(row.server?.statements.all) ?? row.statementsPerOp;
     const done = row.completedPerSec ?? 0;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
@@ -360,6 +363,7 @@ function withRatios(rows: Row[]): Row[] {
       ...row,
       ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
       ...(redoBytesPerOp === undefined ? {} : { redoBytesPerOp }),
+      ...(statementsPerOp === undefined ? {} : { statementsPerOp }),
       ratio,
       ...(ratioTo ? { ratioTo } : {}),
       ...(ratioPacked === undefined ? {} : { ratioPacked }),
@@ -383,6 +387,7 @@ function printTable(rows: Row[]) {
     'CPU s',
     'CPU ms/op',
     'DB CPU ms/op',
+    'stmts/op',
     'redo B/op',
     'peak RSS MB',
   ];
@@ -402,6 +407,7 @@ function printTable(rows: Row[]) {
       row.dbCpuSeconds !== undefined && row.completed
         ? fmt((1000 * row.dbCpuSeconds) / row.completed, 2)
         : '',
+      fmt(row.statementsPerOp, 1),
       fmt(row.redoBytesPerOp, 0),
       fmt(row.peakRssMb, 0),
     ]);
@@ -422,6 +428,15 @@ function printTable(rows: Row[]) {
     if (row.scenario === 'memory') console.log(`memory: ${row.notes}`);
     else if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
     if (row.errorSamples?.length) console.log(`${row.scenario} errors: ${row.errorSamples.join(' | ')}`);
+  }
+  for (const row of rows) {
+    const counts = row.server?.statements;
+    if (!counts || !row.completed) continue;
+    const per = (value: number) => (value / (row.completed as number)).toFixed(2);
+    console.log(
+      `${row.scenario}: statements per op ${per(counts.all)}: INSERT ${per(counts.insert)}, UPDATE ${per(counts.update)}, ` +
+        `DELETE ${per(counts.delete)}, SELECT ${per(counts.select)}, COMMIT ${per(counts.commit)}, ROLLBACK ${per(counts.rollback)}`,
+    );
   }
   const redoOf = (scenario: string) => rows.find((row) => row.scenario === scenario)?.redoBytesPerOp;
   const baselineRedo = redoOf('baseline') ?? redoOf('baseline-packed');

@@ -1,13 +1,13 @@
 // What a scenario's measurement window records, shared by `npm run bench` (bench/run.ts) and the
 // experiments (bench/experiments/): the load in its own process, the CPU of the processes under test and
-// of the database server, and the redo the server wrote, all over the same window.
+// of the database server, and the redo and statements the server wrote and ran, all over the same window.
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadArgs } from '../load.js';
 import type { LoopResult } from './closed-loop.js';
 import { cpuMeter, databasePid, rssMb } from './proc-stats.js';
-import { redoMeter } from './redo.js';
 import { benchScript, loaderFlags } from './scripts.js';
+import { addCounts, type ServerCounts, serverCounter } from './server-counts.js';
 import { ROOT } from './services.js';
 import { runWorker } from './spawn-worker.js';
 
@@ -17,16 +17,17 @@ export interface Window {
   readonly durationMs: number;
 }
 
-/** A scenario's figures over its window (the loop's counts, CPU, RSS, redo). */
+/** A scenario's figures over its window (the loop's counts, CPU, RSS, the server's redo and statements). */
 export interface Row extends Partial<LoopResult> {
   scenario: string;
   cpuSeconds?: number;
   cpuMsPerOp?: number;
   dbCpuSeconds?: number;
   peakRssMb?: number;
-  /** InnoDB redo written over the window, bytes (Innodb_lsn_current at its end minus at its start). */
-  redoBytes?: number;
+  /** What the database server did over the window: redo bytes, statements (lib/server-counts.ts). */
+  server?: ServerCounts;
   redoBytesPerOp?: number;
+  statementsPerOp?: number;
   ratio?: number | null;
   ratioTo?: string;
   notes?: string;
@@ -56,7 +57,7 @@ export function runLoad<T = LoopResult>(args: LoadArgs): Promise<T> {
 }
 
 /**
- * Measures the service processes' CPU (and the database's CPU and redo) over the load's measurement
+ * Measures the service processes' CPU (and the database's CPU, redo and statements) over the load's measurement
  * window, warm-up excluded.
  */
 export async function measureServices(
@@ -66,22 +67,22 @@ export async function measureServices(
 ): Promise<Row> {
   const meter = cpuMeter(pids);
   const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  const redo = await redoMeter();
+  const counter = await serverCounter();
   const started = load();
   await sleep(window.warmupMs);
   meter.start();
   dbMeter.start();
-  redo.start();
+  counter.start();
   await sleep(window.durationMs);
   const cpuSeconds = meter.stop();
   const dbCpuSeconds = dbMeter.stop();
-  redo.stop();
+  counter.stop();
   let result: LoopResult;
-  let redoBytes: number | undefined;
+  let server: ServerCounts | undefined;
   try {
     result = await started;
   } finally {
-    redoBytes = await redo.bytes();
+    server = await counter.counts();
   }
   const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
   return {
@@ -90,13 +91,13 @@ export async function measureServices(
     cpuSeconds,
     peakRssMb,
     ...(dbPid === undefined ? {} : { dbCpuSeconds }),
-    ...(redoBytes === undefined ? {} : { redoBytes }),
+    ...(server === undefined ? {} : { server }),
   };
 }
 
 /**
- * An in-process scenario of bench/worker.ts in its own process, the database server's CPU and redo
- * metered over the window the worker reports. `serviceFlags`: the Node flags of the process under test
+ * An in-process scenario of bench/worker.ts in its own process, the database server's CPU, redo and
+ * statements metered over the window the worker reports. `serviceFlags`: the Node flags of the process under test
  * (default: the service's, bench/lib/scripts.ts).
  */
 export async function inWorker(
@@ -104,35 +105,35 @@ export async function inWorker(
   options: { readonly nodeFlags?: readonly string[]; readonly serviceFlags?: readonly string[] } = {},
 ): Promise<Row> {
   const meter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  const redo = await redoMeter();
+  const counter = await serverCounter();
   let dbCpuSeconds = 0;
   let result: Row;
-  let redoBytes: number | undefined;
+  let server: ServerCounts | undefined;
   try {
     result = await runWorker<Row>(args, {
       ...options,
       onPhase: (phase) => {
         if (phase === 'start') {
           meter.start();
-          redo.start();
+          counter.start();
         } else {
           dbCpuSeconds = meter.stop();
-          redo.stop();
+          counter.stop();
         }
       },
     });
   } finally {
-    redoBytes = await redo.bytes();
+    server = await counter.counts();
   }
   return {
     ...result,
     ...(dbPid === undefined ? {} : { dbCpuSeconds }),
-    ...(redoBytes === undefined ? {} : { redoBytes }),
+    ...(server === undefined ? {} : { server }),
   };
 }
 
 /**
- * One row from rounds of the same load: counts, seconds, CPU and redo summed, peak RSS the highest, and each
+ * One row from rounds of the same load: counts, seconds, CPU and server counts summed, peak RSS the highest, and each
  * latency percentile the median of the rounds' (percentiles of rounds cannot be merged exactly).
  */
 export function combineRounds(rounds: readonly Row[]): Row {
@@ -161,8 +162,10 @@ export function combineRounds(rounds: readonly Row[]): Row {
     cpuSeconds: sum((row) => row.cpuSeconds),
     peakRssMb: Math.max(...rounds.map((row) => row.peakRssMb ?? 0)),
     ...(first.dbCpuSeconds === undefined ? {} : { dbCpuSeconds: sum((row) => row.dbCpuSeconds) }),
-    // Redo only if every round could read it: a sum with a hole would understate it.
-    ...(rounds.every((row) => row.redoBytes !== undefined) ? { redoBytes: sum((row) => row.redoBytes) } : {}),
+    // Only if every round could read them: a sum with a hole would understate it.
+    ...(rounds.every((row) => row.server !== undefined)
+      ? { server: addCounts(rounds.map((row) => row.server as ServerCounts)) }
+      : {}),
     errorSamples: rounds.flatMap((row) => row.errorSamples ?? []).slice(0, 5),
     notes: [...new Set(rounds.map((row) => row.notes).filter(Boolean))].join('; '),
   };

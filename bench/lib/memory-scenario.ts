@@ -17,8 +17,8 @@ import { benchDatabase } from './bench-db.js';
 import { inspectProcess } from './inspector-client.js';
 import { runLoad } from './measure.js';
 import { rssMb } from './proc-stats.js';
-import { redoMeter } from './redo.js';
 import { benchNodeFlags } from './scripts.js';
+import { serverCounter } from './server-counts.js';
 import { freePort, JWT_SECRET, type RunningProcess, startMonolith } from './services.js';
 
 export interface MemoryPlan {
@@ -92,11 +92,11 @@ async function leakCheck(plan: MemoryPlan, concurrency: number, poolSize: number
     const first = await registrations(url, plan.sampleAt, 0, concurrency);
     await sleep(500);
     const atSample = await sample(service, inspector);
-    const redo = await redoMeter();
-    redo.start();
+    const counter = await serverCounter();
+    counter.start();
     const rest = await registrations(url, plan.total - plan.sampleAt, plan.sampleAt, concurrency);
-    redo.stop();
-    const redoBytes = await redo.bytes();
+    counter.stop();
+    const server = await counter.counts();
     await sleep(500);
     const atTotal = await sample(service, inspector);
     return {
@@ -110,7 +110,14 @@ async function leakCheck(plan: MemoryPlan, concurrency: number, poolSize: number
       sagasPerSec: rest.completed / rest.seconds,
       errors: first.errors + rest.errors,
       errorSamples: [...first.errorSamples, ...rest.errorSamples].slice(0, 5),
-      ...(redoBytes === undefined ? {} : { redoBytes, redoBytesPerOp: redoBytes / rest.completed }),
+      // The redo and statements of the sagas after the first sample (server counts over that stretch).
+      ...(server === undefined
+        ? {}
+        : {
+            server,
+            redoBytesPerOp: server.redoBytes / rest.completed,
+            statementsPerOp: server.statements.all / rest.completed,
+          }),
     };
   });
 }
