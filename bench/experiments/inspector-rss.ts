@@ -1,13 +1,17 @@
 // What the memory scenario's `--inspect` costs the service it measures: the monolith started with and
 // without it (in the order each round draws), its RSS read from /proc once it is ready and again after
 // `--users` registrations, no garbage collection asked for (without the inspector there is no way to ask).
-// `npm run -s build && node dist/bench/experiments/inspector-rss.js [--rounds 3] [--users 500] [--seed N]`
+// `npm run -s build && node dist/bench/experiments/inspector-rss.js [--rounds 3] [--users 500] [--seed N]`;
+// writes bench/results/experiment-inspector-rss-<time>.json.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { benchDatabase } from '../lib/bench-db.js';
+import { describeMachine } from '../lib/machine.js';
 import { orderDrawer, parseSeed } from '../lib/order.js';
 import { rssMb } from '../lib/proc-stats.js';
-import { benchNodeFlags } from '../lib/scripts.js';
+import { benchNodeFlags, resultsDir } from '../lib/scripts.js';
 import { freePort, registerUsers, startMonolith } from '../lib/services.js';
 
 const { values } = parseArgs({
@@ -18,7 +22,11 @@ const users = Number(values.users ?? 500);
 const seed = parseSeed(values.seed);
 if (typeof seed === 'string') throw new Error(seed);
 const draw = orderDrawer(seed);
-console.log(`inspector-rss: ${rounds} rounds, ${users} registrations each, seed ${seed}`);
+const machine = await describeMachine();
+console.log(
+  `inspector-rss: ${rounds} rounds, ${users} registrations each, seed ${seed}; ${machine.cores} cores (${machine.cpuModel}), ` +
+    `commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
+);
 
 const arms = ['plain', 'inspect'] as const;
 const figures: Record<(typeof arms)[number], { ready: number[]; loaded: number[] }> = {
@@ -52,3 +60,12 @@ for (const when of ['ready', 'loaded'] as const) {
     `${when}: plain ${mean(figures.plain[when]).toFixed(1)} MB, with --inspect ${mean(figures.inspect[when]).toFixed(1)} MB (${difference >= 0 ? '+' : ''}${difference.toFixed(1)} MB)`,
   );
 }
+const file = join(
+  resultsDir,
+  `experiment-inspector-rss-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+);
+writeFileSync(
+  file,
+  `${JSON.stringify({ experiment: 'inspector-rss', options: { rounds, users, seed }, machine, figures }, null, 2)}\n`,
+);
+console.log(`written to ${file}`);
