@@ -158,41 +158,28 @@ async function logFloor() {
   return result;
 }
 
-/** A saga-log record the size and shape of a register saga's (bench/NOTES.md: about 900 bytes). */
-function floorProgress(gid: string, input: RegisterInput) {
-  const step = { op: 'action', status: 'succeeded', attempts: 1, lastError: null };
-  const entry = (name: string) => ({
-    step: name,
-    op: 'action',
-    attempt: 1,
-    startedAt: Date.now(),
-    finishedAt: Date.now(),
-    outcome: 'succeeded',
-    barrier: 'done',
-    error: null,
-  });
-  const results = { saveUser: input.user, saveUserScore: { userId: input.user.id, score: input.score } };
-  const context = {
-    gid,
-    input,
-    deadline: Date.now() + 30_000,
-    results,
-    steps: { saveUser: step, saveUserScore: step },
-    nextAttemptAt: null,
-    error: null,
+/** A saga-log move the size and shape of a clean register saga's (the slim row: no timeline). */
+function floorProgress(_gid: string, input: RegisterInput) {
+  const step = {
+    op: 'action' as const,
+    status: 'succeeded' as const,
+    attempts: 1,
     lastError: null,
-    history: [entry('saveUser'), entry('saveUserScore')],
-    droppedHistory: 0,
+    startedAt: Date.now(),
   };
   return {
     status: 'pending' as const,
-    state: 'pending.calling',
-    snapshot: { status: 'active', value: { pending: 'calling' }, historyValue: {}, context, children: {} },
-    results,
-    attempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    error: null,
+    state: 'userSaved.calling',
+    progress: {
+      deadline: Date.now() + 30_000,
+      retry: { baseMs: 100, factor: 2, maxMs: 10_000 },
+      results: { saveUser: input.user },
+      steps: { saveUser: step, saveUserScore: { ...step, status: 'running' as const, attempts: 0 } },
+      nextAttemptAt: null,
+      error: null,
+      lastError: null,
+    },
+    detail: null,
   };
 }
 

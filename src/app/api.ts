@@ -81,7 +81,14 @@ export async function startApi(
     observer: metrics.sagas,
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
-  coordinator.define(registerSaga, { users, scores, secrets });
+  // A service here on the saga log's own database carries the log in its branch transactions.
+  const riding = [
+    ...(config.services.user.kind === 'local' && databases.user === sagaDatabase ? (['users'] as const) : []),
+    ...(config.services.score.kind === 'local' && databases.score === sagaDatabase
+      ? (['scores'] as const)
+      : []),
+  ];
+  coordinator.define(registerSaga, { users, scores, secrets }, riding);
   metrics.sagas.prepare(registerSaga);
   metrics.trackInFlight(() => coordinator.runningCount);
   await coordinator.start();

@@ -2,9 +2,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/mysql2';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
-  type BarrierOutcome,
   type BranchGuard,
   type BranchRef,
+  type BranchRider,
   type BranchRun,
   isCompensatingOp,
   originOp,
@@ -18,9 +18,6 @@ import { sqlBuilder, statement } from './statement.js';
 // Each branch call holds one barrier per op, as DTM's first barrier in a call ("01"). A branch that
 // needs several barriers in one call would number them 02, 03, ... exactly as DTM does.
 const BARRIER_ID = '01';
-
-/** Work that must commit with the branch, after its business code (a coordinator's log entry, say). */
-export type AlongsideWork = (tx: Tx, outcome: BarrierOutcome) => Promise<void>;
 
 /**
  * Runs `business` for one branch with DTM's branch barrier (dtm-labs/dtm client/dtmcli/barrier.go), all
@@ -37,7 +34,7 @@ export async function withBarrier<T>(
   db: Db,
   branch: BranchRef,
   business: (tx: Tx) => Promise<T>,
-  alongside?: AlongsideWork,
+  alongside?: BranchRider,
 ): Promise<BranchRun<T>> {
   const branchPool = branchPoolOf(db.$client);
   let connection: PoolConnection;
@@ -59,9 +56,12 @@ export async function withBarrier<T>(
       let run: BranchRun<T>;
       if (!currentInserted) run = { outcome: await repeatOutcome(connection, branch) };
       else if (originInserted) run = { outcome: 'nullCompensation' };
-      else run = { outcome: 'done', value: await business(boundDb(connection)) };
-
-      if (alongside) await alongside(boundDb(connection), run.outcome);
+      else {
+        if (alongside?.first) await alongside.write(boundDb(connection), 'done');
+        run = { outcome: 'done', value: await business(boundDb(connection)) };
+      }
+      if (alongside && !(alongside.first && run.outcome === 'done'))
+        await alongside.write(boundDb(connection), run.outcome);
       await connection.query('COMMIT');
       return run;
     } catch (error) {
@@ -158,6 +158,6 @@ function boundDb(connection: PoolConnection): Tx {
 /** The domain's BranchGuard over a database: `scope` binds the service's writes to the transaction. */
 export function barrierGuard<Scope>(db: Db, scope: (tx: Tx) => Scope): BranchGuard<Scope> {
   return {
-    run: (branch, work) => withBarrier(db, branch, (tx) => work(scope(tx))),
+    run: (branch, work, alongside) => withBarrier(db, branch, (tx) => work(scope(tx)), alongside),
   };
 }

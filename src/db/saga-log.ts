@@ -1,20 +1,22 @@
 import { and, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { ResultSetHeader } from 'mysql2/promise';
-import type { ErrorInfo } from '../domain/errors.js';
 import {
   activeSagaStatuses,
   FIRST_GENERATION,
   isFinalStatus,
+  type Lease,
+  LeaseLost,
   type NewSaga,
+  type ProgressRecord,
   type RunnableType,
   type SagaLog,
-  type SagaProgress,
+  type SagaMove,
   type SagaRecord,
   type SagaStatus,
 } from '../domain/saga.js';
-import type { Db } from './connection.js';
+import type { Db, Executor } from './connection.js';
 import { dbCall, isDuplicateKey, translateDbError } from './db-errors.js';
-import { sagas } from './schema/saga.js';
+import { sagaFinishedPerMinute, sagas } from './schema/saga.js';
 import { sqlBuilder, statement } from './statement.js';
 
 const isActive = inArray(sagas.status, [...activeSagaStatuses]);
@@ -24,22 +26,19 @@ function leaseUntil(leaseMs: number): SQL {
   return sql`NOW(3) + INTERVAL ${leaseMs * 1000} MICROSECOND`;
 }
 
-const progressPlaceholders = {
+const movePlaceholders = {
   status: sql.placeholder('status'),
   state: sql.placeholder('state'),
-  snapshot: sql.placeholder('snapshot'),
-  results: sql.placeholder('results'),
-  attempts: sql.placeholder('attempts'),
-  nextAttemptAt: sql.placeholder('nextAttemptAt'),
-  lastError: sql.placeholder('lastError'),
-  error: sql.placeholder('error'),
+  progress: sql.placeholder('progress'),
+  detail: sql.placeholder('detail'),
 };
-type ProgressName = keyof typeof progressPlaceholders;
+type MoveName = keyof typeof movePlaceholders;
 
-// create and save run for every saga: built once from the schema, run as prepared statements
-// (statement.ts). The lease expiry and finished_at are computed by the database's clock.
+// create and save run for every saga (inside the branch transactions when the log rides in them): built
+// once from the schema, run as prepared statements (statement.ts). The lease expiry and finished_at are
+// computed by the database's clock.
 const INSERT_SAGA = statement<
-  | ProgressName
+  | MoveName
   | 'gid'
   | 'type'
   | 'machineVersion'
@@ -62,21 +61,19 @@ const INSERT_SAGA = statement<
     leaseGeneration: sql.placeholder('leaseGeneration'),
     leaseExpiresAt: sql`NOW(3) + INTERVAL ${sql.placeholder('leaseMicros')} MICROSECOND`,
     finishedAt: sql`IF(${sql.placeholder('final')}, NOW(3), NULL)`,
-    ...progressPlaceholders,
+    ...movePlaceholders,
   }),
 );
-// finished_at is kept once set: a final state written twice does not move the saga in the throughput buckets.
-const UPDATE_PROGRESS = statement<ProgressName | 'final' | 'gid' | 'owner' | 'generation'>(
+// finished_at is kept once set: a final state written twice does not move the saga in the counts.
+const UPDATE_MOVE = statement<MoveName | 'final' | 'gid' | 'owner' | 'generation'>(
   sqlBuilder
     .update(sagas)
     .set({
       // set() takes SQL, not bare placeholders: each is a parameter encoded by its column's type.
-      ...(Object.fromEntries(
-        Object.entries(progressPlaceholders).map(([name, placeholder]) => [
-          name,
-          sql`${sql.param(placeholder, sagas[name as ProgressName])}`,
-        ]),
-      ) as Record<ProgressName, SQL>),
+      status: sql`${sql.param(movePlaceholders.status, sagas.status)}`,
+      state: sql`${sql.param(movePlaceholders.state, sagas.state)}`,
+      progress: sql`${sql.param(movePlaceholders.progress, sagas.progress)}`,
+      detail: sql`${sql.param(movePlaceholders.detail, sagas.detail)}`,
       finishedAt: sql`IF(${sql.placeholder('final')}, COALESCE(${sagas.finishedAt}, NOW(3)), NULL)`,
       updatedAt: sql`NOW(3)`,
     })
@@ -89,18 +86,38 @@ const UPDATE_PROGRESS = statement<ProgressName | 'final' | 'gid' | 'owner' | 'ge
     ),
 );
 
-function progressValues(progress: SagaProgress): Record<ProgressName | 'final', unknown> {
+function moveValues(move: SagaMove): Record<MoveName | 'final', unknown> {
   return {
-    status: progress.status,
-    state: progress.state,
-    snapshot: progress.snapshot,
-    results: progress.results,
-    attempts: progress.attempts,
-    nextAttemptAt: progress.nextAttemptAt,
-    lastError: progress.lastError,
-    error: progress.error,
-    final: isFinalStatus(progress.status) ? 1 : 0,
+    status: move.status,
+    state: move.state,
+    progress: move.progress,
+    detail: move.detail,
+    final: isFinalStatus(move.status) ? 1 : 0,
   };
+}
+
+function insertValues(saga: NewSaga) {
+  return INSERT_SAGA.bind({
+    gid: saga.gid,
+    type: saga.type,
+    machineVersion: saga.machineVersion,
+    input: saga.input,
+    requestFingerprint: saga.requestFingerprint,
+    subject: saga.subject,
+    owner: saga.owner,
+    leaseGeneration: FIRST_GENERATION,
+    leaseMicros: saga.leaseMs * 1000,
+    ...moveValues(saga),
+  });
+}
+
+function updateValues(gid: string, lease: Lease, move: SagaMove) {
+  return UPDATE_MOVE.bind({ ...moveValues(move), gid, owner: lease.owner, generation: lease.generation });
+}
+
+/** The connection of a branch's transaction, as the barrier hands it to riders (db/barrier.ts). */
+function connectionOf(transaction: unknown): Executor['$client'] {
+  return (transaction as Executor).$client;
 }
 
 type Row = typeof sagas.$inferSelect;
@@ -112,13 +129,9 @@ function toRecord(row: Row): SagaRecord {
     machineVersion: row.machineVersion,
     status: row.status as SagaStatus,
     state: row.state,
-    snapshot: row.snapshot,
+    progress: row.progress as ProgressRecord,
+    detail: row.detail ?? null,
     input: row.input,
-    results: (row.results ?? {}) as Record<string, unknown>,
-    attempts: row.attempts,
-    nextAttemptAt: row.nextAttemptAt,
-    lastError: (row.lastError ?? null) as ErrorInfo | null,
-    error: (row.error ?? null) as ErrorInfo | null,
     requestFingerprint: row.requestFingerprint,
     subject: row.subject,
     owner: row.owner,
@@ -138,21 +151,7 @@ export function createSagaLog(db: Db): SagaLog {
   return {
     async create(saga: NewSaga) {
       try {
-        await db.$client.execute(
-          INSERT_SAGA.sql,
-          INSERT_SAGA.bind({
-            gid: saga.gid,
-            type: saga.type,
-            machineVersion: saga.machineVersion,
-            input: saga.input,
-            requestFingerprint: saga.requestFingerprint,
-            subject: saga.subject,
-            owner: saga.owner,
-            leaseGeneration: FIRST_GENERATION,
-            leaseMicros: saga.leaseMs * 1000,
-            ...progressValues(saga),
-          }),
-        );
+        await db.$client.execute(INSERT_SAGA.sql, insertValues(saga));
         return 'created';
       } catch (error) {
         if (isDuplicateKey(error)) return 'exists';
@@ -160,20 +159,29 @@ export function createSagaLog(db: Db): SagaLog {
       }
     },
 
-    save: (gid, lease, progress) =>
+    save: (gid, lease, move) =>
       dbCall(async () => {
         const [result] = await db.$client.execute<ResultSetHeader>(
-          UPDATE_PROGRESS.sql,
-          UPDATE_PROGRESS.bind({
-            ...progressValues(progress),
-            gid,
-            owner: lease.owner,
-            generation: lease.generation,
-          }),
+          UPDATE_MOVE.sql,
+          updateValues(gid, lease, move),
         );
         // mysql2 asks for found rows, so an unchanged row still counts: 0 means someone else owns it now.
         return result.affectedRows === 1;
       }),
+
+    // Inside a branch's transaction: errors are the branch's to translate (db/barrier.ts); a saga row
+    // that exists already is a duplicate key, which rolls the branch back like any other failure.
+    async createWithin(transaction, saga) {
+      await connectionOf(transaction).execute(INSERT_SAGA.sql, insertValues(saga));
+    },
+
+    async saveWithin(transaction, gid, lease, move) {
+      const [result] = await connectionOf(transaction).execute<ResultSetHeader>(
+        UPDATE_MOVE.sql,
+        updateValues(gid, lease, move),
+      );
+      if (result.affectedRows !== 1) throw new LeaseLost(gid);
+    },
 
     get: (gid) =>
       dbCall(async () => {
@@ -231,6 +239,27 @@ export function createSagaLog(db: Db): SagaLog {
           .set({ owner: null, leaseExpiresAt: null })
           .where(and(eq(sagas.owner, owner), isActive, gids ? inArray(sagas.gid, [...gids]) : undefined));
         return result.affectedRows;
+      }),
+
+    countFinished: (owner, counts) =>
+      dbCall(async () => {
+        if (counts.length === 0) return;
+        // The minute by the database's clock, as finished_at is; one row per process, so processes
+        // adding at once never wait on each other.
+        await db
+          .insert(sagaFinishedPerMinute)
+          .values(
+            counts.map((entry) => ({
+              minute: sql`FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(NOW()) / 60) * 60)`,
+              type: entry.type,
+              status: entry.status,
+              owner,
+              count: entry.count,
+            })),
+          )
+          .onDuplicateKeyUpdate({
+            set: { count: sql`${sagaFinishedPerMinute.count} + VALUES(${sagaFinishedPerMinute.count})` },
+          });
       }),
 
     stillOwned: (owner, gids) =>

@@ -1,6 +1,11 @@
-import { and, asc, count, desc, eq, gte, lt, lte, or, type SQL, sql } from 'drizzle-orm';
-import type { ErrorInfo } from '../domain/errors.js';
-import { activeSagaStatuses, type SagaStatus } from '../domain/saga.js';
+import { and, asc, count, desc, eq, gte, lt, lte, or, type SQL, sql, sum } from 'drizzle-orm';
+import {
+  activeSagaStatuses,
+  type ProgressRecord,
+  type SagaStatus,
+  sagaStatuses,
+  stepUnderWay,
+} from '../domain/saga.js';
 import type {
   SagaListFilter,
   SagaPage,
@@ -12,9 +17,17 @@ import type {
 } from '../domain/saga-queries.js';
 import type { Db } from './connection.js';
 import { dbCall } from './db-errors.js';
-import { sagas } from './schema/saga.js';
+import { sagaFinishedPerMinute, sagas } from './schema/saga.js';
 
 const MINUTE_MS = 60_000;
+
+/**
+ * The two indexes of the saga table (schema/saga.ts), named explicitly: on a small or skewed table the
+ * optimizer may otherwise prefer a scan and a sort. Both end in created_at, and InnoDB appends the
+ * primary key (gid), so `ORDER BY created_at DESC, gid DESC` reads them backwards with no sort.
+ */
+const BY_STATUS_TYPE = 'idx_saga_status_type_created';
+const BY_SUBJECT = 'idx_saga_subject_created';
 
 const summaryColumns = {
   gid: sagas.gid,
@@ -22,10 +35,7 @@ const summaryColumns = {
   status: sagas.status,
   state: sagas.state,
   subject: sagas.subject,
-  attempts: sagas.attempts,
-  nextAttemptAt: sagas.nextAttemptAt,
-  error: sagas.error,
-  lastError: sagas.lastError,
+  progress: sagas.progress,
   owner: sagas.owner,
   createdAt: sagas.createdAt,
   updatedAt: sagas.updatedAt,
@@ -37,16 +47,24 @@ type SummaryRow = {
 };
 
 function toSummary(row: SummaryRow): SagaSummary {
+  const progress = (row.progress ?? {}) as Partial<ProgressRecord>;
+  const { attempts, nextAttemptAt } = stepUnderWay({
+    results: {},
+    steps: progress.steps ?? {},
+    nextAttemptAt: progress.nextAttemptAt ?? null,
+    error: null,
+    lastError: null,
+  });
   return {
     gid: row.gid as string,
     type: row.type as string,
     status: row.status as SagaStatus,
     state: row.state as string,
     subject: row.subject,
-    attempts: row.attempts ?? 0,
-    nextAttemptAt: row.nextAttemptAt,
-    error: (row.error ?? null) as ErrorInfo | null,
-    lastError: (row.lastError ?? null) as ErrorInfo | null,
+    attempts,
+    nextAttemptAt,
+    error: progress.error ?? null,
+    lastError: progress.lastError ?? null,
     owner: row.owner,
     createdAt: row.createdAt as Date,
     updatedAt: row.updatedAt as Date,
@@ -54,23 +72,24 @@ function toSummary(row: SummaryRow): SagaSummary {
   };
 }
 
-/**
- * The index that serves a listing, named explicitly: on a small or skewed table the optimizer may
- * otherwise prefer a scan and a sort. Every index ends in created_at, and InnoDB appends the primary
- * key (gid) to it, so `ORDER BY created_at DESC, gid DESC` reads the index backwards with no sort.
- */
-function listingIndex(filter: { status?: unknown; type?: unknown; subject?: unknown }): string {
-  if (filter.subject !== undefined) return 'idx_saga_subject_created';
-  if (filter.status !== undefined && filter.type !== undefined) return 'idx_saga_status_type_created';
-  if (filter.status !== undefined) return 'idx_saga_status_created';
-  if (filter.type !== undefined) return 'idx_saga_type_created';
-  return 'idx_saga_created';
-}
+/** Newest first by (created_at, gid), as every index returns them. */
+const newestFirst = (a: SagaSummary, b: SagaSummary) =>
+  b.createdAt.getTime() - a.createdAt.getTime() || (a.gid < b.gid ? 1 : a.gid > b.gid ? -1 : 0);
 
 export function createSagaQueries(db: Db): SagaQueries {
-  async function page(filter: SagaListFilter, where: SQL[], index: string | null): Promise<SagaPage> {
-    if (filter.status !== undefined) where.push(eq(sagas.status, filter.status));
-    if (filter.type !== undefined) where.push(eq(sagas.type, filter.type));
+  /** The (status, type) pairs present in the log, read by a loose scan of the index's first two columns. */
+  async function pairs(statuses: readonly SagaStatus[], type: string | undefined) {
+    const present = await db
+      .select({ status: sagas.status, type: sagas.type })
+      .from(sagas, { forceIndex: BY_STATUS_TYPE })
+      .groupBy(sagas.status, sagas.type);
+    return present.filter(
+      (pair) => statuses.includes(pair.status as SagaStatus) && (type === undefined || pair.type === type),
+    );
+  }
+
+  function positionFilters(filter: SagaListFilter): SQL[] {
+    const where: SQL[] = [];
     if (filter.since !== undefined) where.push(gte(sagas.createdAt, filter.since));
     if (filter.after !== undefined) {
       const { createdAt, gid } = filter.after;
@@ -78,18 +97,46 @@ export function createSagaQueries(db: Db): SagaQueries {
         or(lt(sagas.createdAt, createdAt), and(eq(sagas.createdAt, createdAt), lt(sagas.gid, gid))) as SQL,
       );
     }
-    const from =
-      index === null
-        ? db.select(summaryColumns).from(sagas)
-        : db.select(summaryColumns).from(sagas, { forceIndex: index });
-    const rows = await from
+    return where;
+  }
+
+  function pageOf(rows: SagaSummary[], limit: number): SagaPage {
+    const more = rows.length > limit;
+    const shown = more ? rows.slice(0, limit) : rows;
+    const last = shown[shown.length - 1];
+    return { sagas: shown, next: more && last ? { createdAt: last.createdAt, gid: last.gid } : null };
+  }
+
+  /**
+   * A page over the (status, type) index: one range per pair the filter allows, each read newest first
+   * up to the page's size, merged. A filter on status or type alone, or none, is a few such ranges.
+   */
+  async function byStatusAndType(filter: SagaListFilter): Promise<SagaPage> {
+    const statuses = filter.status === undefined ? sagaStatuses : [filter.status];
+    const ranges = await Promise.all(
+      (await pairs(statuses, filter.type)).map((pair) =>
+        db
+          .select(summaryColumns)
+          .from(sagas, { forceIndex: BY_STATUS_TYPE })
+          .where(and(eq(sagas.status, pair.status), eq(sagas.type, pair.type), ...positionFilters(filter)))
+          .orderBy(desc(sagas.createdAt), desc(sagas.gid))
+          .limit(filter.limit + 1),
+      ),
+    );
+    return pageOf(ranges.flat().map(toSummary).sort(newestFirst), filter.limit);
+  }
+
+  async function bySubject(filter: SagaListFilter, subject: string): Promise<SagaPage> {
+    const where = [eq(sagas.subject, subject), ...positionFilters(filter)];
+    if (filter.status !== undefined) where.push(eq(sagas.status, filter.status));
+    if (filter.type !== undefined) where.push(eq(sagas.type, filter.type));
+    const rows = await db
+      .select(summaryColumns)
+      .from(sagas, { forceIndex: BY_SUBJECT })
       .where(and(...where))
       .orderBy(desc(sagas.createdAt), desc(sagas.gid))
       .limit(filter.limit + 1);
-    const more = rows.length > filter.limit;
-    const shown = (more ? rows.slice(0, filter.limit) : rows).map(toSummary);
-    const last = shown[shown.length - 1];
-    return { sagas: shown, next: more && last ? { createdAt: last.createdAt, gid: last.gid } : null };
+    return pageOf(rows.map(toSummary), filter.limit);
   }
 
   async function databaseNow(): Promise<Date> {
@@ -99,21 +146,54 @@ export function createSagaQueries(db: Db): SagaQueries {
     return new Date(Number(rows[0]?.now));
   }
 
+  /** The oldest sagas of the active statuses, per (status, type) pair, oldest first. */
+  async function oldestActive(limit: number, createdBefore?: Date) {
+    const each = await Promise.all(
+      (await pairs(activeSagaStatuses, undefined)).map((pair) =>
+        db
+          .select({
+            gid: sagas.gid,
+            type: sagas.type,
+            status: sagas.status,
+            state: sagas.state,
+            createdAt: sagas.createdAt,
+          })
+          .from(sagas, { forceIndex: BY_STATUS_TYPE })
+          .where(
+            and(
+              eq(sagas.status, pair.status),
+              eq(sagas.type, pair.type),
+              createdBefore === undefined ? undefined : lt(sagas.createdAt, createdBefore),
+            ),
+          )
+          .orderBy(asc(sagas.createdAt), asc(sagas.gid))
+          .limit(limit),
+      ),
+    );
+    return each
+      .flat()
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.gid < b.gid ? -1 : 1))
+      .slice(0, limit);
+  }
+
   return {
     list: (filter) =>
       dbCall(async () => {
-        if (filter.q === undefined) return page(filter, [], listingIndex(filter));
-        // A gid names one saga (primary key); otherwise the text is a subject, e.g. a user id.
-        const byGid = await page({ ...filter, after: undefined }, [eq(sagas.gid, filter.q)], null);
-        if (byGid.sagas.length > 0) return { sagas: filter.after ? [] : byGid.sagas, next: null };
-        return page(filter, [eq(sagas.subject, filter.q)], listingIndex({ subject: filter.q }));
+        if (filter.q === undefined) return byStatusAndType(filter);
+        const [byGid] = await db.select(summaryColumns).from(sagas).where(eq(sagas.gid, filter.q));
+        const matches =
+          byGid !== undefined &&
+          (filter.status === undefined || byGid.status === filter.status) &&
+          (filter.type === undefined || byGid.type === filter.type);
+        if (matches) return { sagas: filter.after ? [] : [toSummary(byGid)], next: null };
+        return bySubject(filter, filter.q);
       }),
 
     latestForSubject: (type, subject, notAfter) =>
       dbCall(async () => {
         const [row] = await db
           .select(summaryColumns)
-          .from(sagas, { forceIndex: 'idx_saga_subject_created' })
+          .from(sagas, { forceIndex: BY_SUBJECT })
           .where(and(eq(sagas.subject, subject), lte(sagas.createdAt, notAfter), eq(sagas.type, type)))
           .orderBy(desc(sagas.createdAt), desc(sagas.gid))
           .limit(1);
@@ -124,51 +204,35 @@ export function createSagaQueries(db: Db): SagaQueries {
       dbCall(async (): Promise<SagaStats> => {
         const now = await databaseNow();
 
-        // Read from (status, type, created_at) alone: no table rows are touched.
+        // Read from the (status, type, created_at) index alone.
         const counted = await db
           .select({ status: sagas.status, type: sagas.type, count: count() })
-          .from(sagas, { forceIndex: 'idx_saga_status_type_created' })
+          .from(sagas, { forceIndex: BY_STATUS_TYPE })
           .groupBy(sagas.status, sagas.type);
 
-        // One ordered probe per active status: (status, created_at) gives each oldest at once, where
-        // `status IN (...) ORDER BY created_at` would have to merge (sort) the two ranges.
-        const oldest = await Promise.all(
-          activeSagaStatuses.map(async (status) => {
-            const [row] = await db
-              .select({
-                gid: sagas.gid,
-                type: sagas.type,
-                status: sagas.status,
-                state: sagas.state,
-                createdAt: sagas.createdAt,
-              })
-              .from(sagas, { forceIndex: 'idx_saga_status_created' })
-              .where(eq(sagas.status, status))
-              .orderBy(asc(sagas.createdAt), asc(sagas.gid))
-              .limit(1);
-            return row;
-          }),
-        );
-        const oldestActive =
-          oldest
-            .filter((row) => row !== undefined)
-            .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())[0] ?? null;
+        const [oldest] = await oldestActive(1);
 
-        // Finished sagas per minute, from (finished_at, status) alone. ORDER BY NULL: the buckets are
-        // placed by minute below, so MariaDB need not sort its GROUP BY.
+        // Each coordinator adds the sagas it finished to the count of the minute (saga_finished_minute).
         const firstMinute = Math.floor(now.getTime() / MINUTE_MS) - (windowMinutes - 1);
-        const minute = sql<number>`FLOOR(UNIX_TIMESTAMP(${sagas.finishedAt}) / 60)`.mapWith(Number);
+        const minute = sql<number>`FLOOR(UNIX_TIMESTAMP(${sagaFinishedPerMinute.minute}) / 60)`.mapWith(
+          Number,
+        );
         const finished = await db
-          .select({ minute, status: sagas.status, count: count() })
-          .from(sagas, { forceIndex: 'idx_saga_finished' })
-          .where(gte(sagas.finishedAt, new Date(firstMinute * MINUTE_MS)))
-          .groupBy(minute, sagas.status)
-          .orderBy(sql`NULL`);
+          .select({
+            minute,
+            status: sagaFinishedPerMinute.status,
+            count: sum(sagaFinishedPerMinute.count).mapWith(Number),
+          })
+          .from(sagaFinishedPerMinute)
+          .where(gte(sagaFinishedPerMinute.minute, new Date(firstMinute * MINUTE_MS)))
+          .groupBy(sagaFinishedPerMinute.minute, sagaFinishedPerMinute.status);
         const throughput: ThroughputBucket[] = [];
         for (let i = 0; i < windowMinutes; i++) {
           const at = firstMinute + i;
           const of = (status: SagaStatus) =>
-            finished.find((row) => row.minute === at && row.status === status)?.count ?? 0;
+            finished
+              .filter((row) => row.minute === at && row.status === status)
+              .reduce((total, row) => total + row.count, 0);
           throughput.push({
             minute: new Date(at * MINUTE_MS),
             succeeded: of('succeeded'),
@@ -183,10 +247,7 @@ export function createSagaQueries(db: Db): SagaQueries {
             type: row.type,
             count: row.count,
           })),
-          oldestActive: oldestActive && {
-            ...oldestActive,
-            status: oldestActive.status as SagaStatus,
-          },
+          oldestActive: oldest ? { ...oldest, status: oldest.status as SagaStatus } : null,
           throughput,
         };
       }),
@@ -195,22 +256,8 @@ export function createSagaQueries(db: Db): SagaQueries {
       dbCall(async (): Promise<UnfinishedSagas> => {
         const now = await databaseNow();
         const before = new Date(now.getTime() - olderThanMs);
-        // One ordered probe per active status on (status, created_at), as for oldestActive: normally a
-        // handful of rows, read from the index range alone however large the log is.
-        const each = await Promise.all(
-          activeSagaStatuses.map((status) =>
-            db
-              .select({ gid: sagas.gid, createdAt: sagas.createdAt })
-              .from(sagas, { forceIndex: 'idx_saga_status_created' })
-              .where(and(eq(sagas.status, status), lt(sagas.createdAt, before)))
-              .orderBy(asc(sagas.createdAt), asc(sagas.gid))
-              .limit(limit),
-          ),
-        );
-        const oldestFirst = each
-          .flat()
-          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.gid < b.gid ? -1 : 1));
-        return { now, sagas: oldestFirst.slice(0, limit) };
+        const oldest = await oldestActive(limit, before);
+        return { now, sagas: oldest.map(({ gid, createdAt }) => ({ gid, createdAt })) };
       }),
   };
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { SagaStatus } from '../domain/saga.js';
 import type { Db } from './connection.js';
-import { sagas } from './schema/saga.js';
+import { sagaFinishedPerMinute, sagas } from './schema/saga.js';
 
 /** The statuses a saga never leaves (domain/saga.ts isFinalStatus; the test checks they agree). */
 export const FINAL_SAGA_STATUSES = ['succeeded', 'aborted'] as const satisfies readonly SagaStatus[];
@@ -12,26 +12,37 @@ export interface SagaPruneOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The per-minute counts of finished sagas are read for at most the last hour; a day is plenty. */
+const FINISHED_COUNTS_KEPT_MS = 86_400_000;
+
 /**
- * Deletes final sagas (succeeded, aborted) that finished more than `olderThanMs` ago, oldest first, in
- * small batches so each DELETE holds its locks briefly and running sagas never wait behind a purge.
- * A saga still pending or compensating is never touched, however old. Ages are by the database clock,
- * which wrote finished_at; idx_saga_finished (finished_at, status) finds the rows. Returns how many went.
+ * Deletes final sagas (succeeded, aborted) created and finished more than `olderThanMs` ago, oldest
+ * first, in small batches so each DELETE holds its locks briefly and running sagas never wait behind a
+ * purge. A saga still pending or compensating is never touched, however old. Ages are by the database
+ * clock. Each batch is a range of the (status, type, created_at) index, one per final status and type.
+ * Also drops per-minute counts older than a day. Returns how many sagas went.
  */
 export async function pruneSagas(db: Db, options: SagaPruneOptions): Promise<number> {
   const batchSize = options.batchSize ?? 500;
-  const final = sql.join(
-    FINAL_SAGA_STATUSES.map((status) => sql`${status}`),
-    sql`, `,
-  );
+  const micros = options.olderThanMs * 1000;
+  const pairs = await db
+    .select({ status: sagas.status, type: sagas.type })
+    .from(sagas, { forceIndex: 'idx_saga_status_type_created' })
+    .groupBy(sagas.status, sagas.type);
   let total = 0;
-  while (!options.signal?.aborted) {
-    const [result] = await db.execute(
-      sql`DELETE FROM ${sagas} WHERE ${sagas.finishedAt} < NOW(3) - INTERVAL ${options.olderThanMs * 1000} MICROSECOND AND ${sagas.status} IN (${final}) ORDER BY ${sagas.finishedAt} LIMIT ${batchSize}`,
-    );
-    total += result.affectedRows;
-    if (result.affectedRows < batchSize) break;
+  for (const { status, type } of pairs) {
+    if (!(FINAL_SAGA_STATUSES as readonly string[]).includes(status)) continue;
+    while (!options.signal?.aborted) {
+      const [result] = await db.execute(
+        sql`DELETE FROM ${sagas} WHERE ${sagas.status} = ${status} AND ${sagas.type} = ${type} AND ${sagas.createdAt} < NOW(3) - INTERVAL ${micros} MICROSECOND AND ${sagas.finishedAt} < NOW(3) - INTERVAL ${micros} MICROSECOND ORDER BY ${sagas.createdAt} LIMIT ${batchSize}`,
+      );
+      total += result.affectedRows;
+      if (result.affectedRows < batchSize) break;
+    }
   }
+  await db.execute(
+    sql`DELETE FROM ${sagaFinishedPerMinute} WHERE ${sagaFinishedPerMinute.minute} < NOW() - INTERVAL ${FINISHED_COUNTS_KEPT_MS / 1000} SECOND`,
+  );
   return total;
 }
 

@@ -7,6 +7,8 @@ import { BusinessFailure, InvalidArgument } from './errors.js';
  */
 export const branchOps = ['action', 'compensate', 'try', 'confirm', 'cancel', 'rollback'] as const;
 export type BranchOp = (typeof branchOps)[number];
+/** The ops a saga's steps use: a forward action, and the compensation that undoes it. */
+export type SagaOp = Extract<BranchOp, 'action' | 'compensate'>;
 
 export interface BranchRef {
   readonly transType: string;
@@ -48,6 +50,25 @@ export type BarrierOutcome = (typeof barrierOutcomes)[number];
  */
 export interface BranchCallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Work to commit with the branch's local transaction, when the branch runs here: the saga log riding
+   * in it (a remote service cannot take it; its caller knows and writes its log itself).
+   */
+  readonly alongside?: BranchRider;
+}
+
+/**
+ * A rider on a branch's local transaction: written inside it, with what the barrier did. `transaction`
+ * is the database's handle on the transaction (db/barrier.ts), opaque here; a throw rolls the whole
+ * branch back.
+ */
+export interface BranchRider {
+  /**
+   * Written before the business code rather than after it (a business failure rolls both back): a row
+   * created there is then no younger than the rows the business code writes, for readers that go by time.
+   */
+  readonly first: boolean;
+  write(transaction: unknown, outcome: BarrierOutcome): Promise<void>;
 }
 
 export interface BranchReply<T> {
@@ -61,7 +82,11 @@ export interface BranchReply<T> {
  * Implemented over the database in db/barrier.ts.
  */
 export interface BranchGuard<Scope> {
-  run<T>(branch: BranchRef, work: (scope: Scope) => Promise<T>): Promise<BranchRun<T>>;
+  run<T>(
+    branch: BranchRef,
+    work: (scope: Scope) => Promise<T>,
+    alongside?: BranchRider,
+  ): Promise<BranchRun<T>>;
 }
 
 export type BranchRun<T> = { outcome: 'done'; value: T } | { outcome: Exclude<BarrierOutcome, 'done'> };

@@ -1,3 +1,4 @@
+import type { SagaOp } from './branch.js';
 import type { ErrorInfo } from './errors.js';
 
 export const sagaStatuses = ['pending', 'compensating', 'succeeded', 'aborted'] as const;
@@ -8,23 +9,54 @@ export function isFinalStatus(status: SagaStatus): boolean {
   return status === 'succeeded' || status === 'aborted';
 }
 
-/** What the coordinator writes each time a saga moves: everything a reader or a recovering process needs. */
-export interface SagaProgress {
+/** Where a step of a saga stands. */
+export const stepStatuses = ['running', 'waiting', 'succeeded', 'failed'] as const;
+export type StepStatus = (typeof stepStatuses)[number];
+
+/** How one step of a saga stands, as its log records it. */
+export interface StepRecord {
+  readonly op: SagaOp;
+  readonly status: StepStatus;
+  readonly attempts: number;
+  readonly lastError: ErrorInfo | null;
+}
+
+/**
+ * What a resumed saga needs besides its state and input, as the log keeps it (JSON). The coordinator
+ * may keep more in it; these are the parts readers of the log use.
+ */
+export interface ProgressRecord {
+  readonly results: Readonly<Record<string, unknown>>;
+  readonly steps: Readonly<Record<string, StepRecord>>;
+  /** When the step waiting in backoff is due (epoch ms). */
+  readonly nextAttemptAt: number | null;
+  /** The failure that made the saga compensate (a business failure or the timeout); null otherwise. */
+  readonly error: ErrorInfo | null;
+  readonly lastError: ErrorInfo | null;
+}
+
+/** What the coordinator writes each time a saga moves. */
+export interface SagaMove {
   readonly status: SagaStatus;
   /** The machine's state as a dotted path, e.g. `userSaved.waiting`. */
   readonly state: string;
-  /** XState's `getPersistedSnapshot()`: plain JSON the actor is restored from. */
-  readonly snapshot: unknown;
-  readonly results: Readonly<Record<string, unknown>>;
-  /** Attempts of the step under way (forward or compensation). */
-  readonly attempts: number;
-  readonly nextAttemptAt: Date | null;
-  readonly lastError: ErrorInfo | null;
-  /** The failure that made the saga compensate (a business failure or the timeout); null otherwise. */
-  readonly error: ErrorInfo | null;
+  readonly progress: ProgressRecord;
+  /** The saga's timeline (every attempt), once there is more to it than clean successes; else null. */
+  readonly detail: unknown;
 }
 
-export interface NewSaga extends SagaProgress {
+/** Attempts of the step under way (forward or compensation), and when it is due again. */
+export function stepUnderWay(progress: ProgressRecord): { attempts: number; nextAttemptAt: Date | null } {
+  const running = Object.values(progress.steps ?? {}).find(
+    (step) => step.status === 'running' || step.status === 'waiting',
+  );
+  return {
+    attempts: running?.attempts ?? 0,
+    nextAttemptAt: progress.nextAttemptAt == null ? null : new Date(progress.nextAttemptAt),
+  };
+}
+
+export interface NewSaga extends SagaMove {
   readonly gid: string;
   readonly type: string;
   readonly machineVersion: number;
@@ -51,7 +83,7 @@ export interface RunnableType {
   readonly version: number;
 }
 
-export interface SagaRecord extends SagaProgress {
+export interface SagaRecord extends SagaMove {
   readonly gid: string;
   readonly type: string;
   readonly machineVersion: number;
@@ -68,6 +100,20 @@ export interface SagaRecord extends SagaProgress {
   readonly updatedAt: Date;
 }
 
+/** Sagas of one type that ended with one status, counted since the last report. */
+export interface FinishedCount {
+  readonly type: string;
+  readonly status: 'succeeded' | 'aborted';
+  readonly count: number;
+}
+
+/** A write refused because the saga's lease (owner and generation) is no longer the writer's. */
+export class LeaseLost extends Error {
+  constructor(readonly gid: string) {
+    super(`the lease of saga ${gid} is no longer this process's`);
+  }
+}
+
 /** The generation of a saga's first lease, taken by the process that creates it. */
 export const FIRST_GENERATION = 1;
 
@@ -79,8 +125,15 @@ export const FIRST_GENERATION = 1;
 export interface SagaLog {
   /** Inserts a saga leased to `owner` (generation 1); `exists` when the gid is taken (an idempotent replay). */
   create(saga: NewSaga): Promise<'created' | 'exists'>;
-  /** Writes progress if `lease` is still the saga's; false when it is not. */
-  save(gid: string, lease: Lease, progress: SagaProgress): Promise<boolean>;
+  /** Writes a move if `lease` is still the saga's; false when it is not. */
+  save(gid: string, lease: Lease, move: SagaMove): Promise<boolean>;
+  /**
+   * The same two writes inside a branch's local transaction (`transaction` is what the branch's barrier
+   * hands its riders), so the saga's move commits or rolls back with the branch: the saga log riding in
+   * the branch transactions. `saveWithin` throws LeaseLost when the lease is gone, rolling the branch back.
+   */
+  createWithin(transaction: unknown, saga: NewSaga): Promise<void>;
+  saveWithin(transaction: unknown, gid: string, lease: Lease, move: SagaMove): Promise<void>;
   get(gid: string): Promise<SagaRecord | undefined>;
   /** Extends the lease of every active saga `owner` holds; returns how many it still holds. */
   renewLeases(owner: string, leaseMs: number): Promise<number>;
@@ -97,6 +150,8 @@ export interface SagaLog {
   ): Promise<SagaRecord[]>;
   /** Lets go of the active sagas `owner` holds (all, or those among `gids`), so another process can take them at once. */
   release(owner: string, gids?: readonly string[]): Promise<number>;
+  /** Adds sagas `owner` finished to the count of the current minute (the dashboard's throughput). */
+  countFinished(owner: string, counts: readonly FinishedCount[]): Promise<void>;
   /** Active sagas `owner` holds, among `gids` (to learn which ones it lost). */
   stillOwned(owner: string, gids: readonly string[]): Promise<Set<string>>;
 }

@@ -77,22 +77,30 @@ export function createScoreService(
   });
 
   return {
-    async saveUserScore(branch, input) {
+    async saveUserScore(branch, input, options) {
       const score = checkUserScore(input);
-      const run = await store.branches.run(branch, async (writes) => {
-        // Inside the branch, as in the tutorial: the refusal rolls back the barrier row with it, and a
-        // replay of an already-recorded branch is answered by the barrier before the rule runs.
-        if (rejected.has(score.score)) {
-          throw new BusinessFailure('score_rejected', `user score can't equal ${score.score}`);
-        }
-        await writes.insert(score);
-      });
+      const run = await store.branches.run(
+        branch,
+        async (writes) => {
+          // Inside the branch, as in the tutorial: the refusal rolls back the barrier row with it, and a
+          // replay of an already-recorded branch is answered by the barrier before the rule runs.
+          if (rejected.has(score.score)) {
+            throw new BusinessFailure('score_rejected', `user score can't equal ${score.score}`);
+          }
+          await writes.insert(score);
+        },
+        options?.alongside,
+      );
       return { outcome: refuseHanging(run, 'saveUserScore').outcome, value: score };
     },
 
-    async saveUserScoreCallback(branch, target) {
+    async saveUserScoreCallback(branch, target, options) {
       const userId = checkUserId(target.userId, 'userId');
-      const run = await store.branches.run(branch, (writes) => writes.deleteByUserId(userId));
+      const run = await store.branches.run(
+        branch,
+        (writes) => writes.deleteByUserId(userId),
+        options?.alongside,
+      );
       cache.delete(userId);
       invalidation.publish(CACHE_NAME, userId);
       return { outcome: run.outcome, value: null };

@@ -92,10 +92,10 @@ export function createUserService(
   });
 
   return {
-    async saveUser(branch, input) {
+    async saveUser(branch, input, options) {
       const user = checkNewUser(input);
       const run = refuseHanging(
-        await store.branches.run(branch, (writes) => writes.insert(user)),
+        await store.branches.run(branch, (writes) => writes.insert(user), options?.alongside),
         'saveUser',
       );
       // A new row for this id: anything cached for it is an earlier row, deleted where this process
@@ -104,9 +104,9 @@ export function createUserService(
       return { outcome: run.outcome, value: { id: user.id, name: user.name, gender: user.gender } };
     },
 
-    async saveUserCallback(branch, target) {
+    async saveUserCallback(branch, target, options) {
       const id = checkUserId(target.id);
-      const run = await store.branches.run(branch, (writes) => writes.deleteById(id));
+      const run = await store.branches.run(branch, (writes) => writes.deleteById(id), options?.alongside);
       cache.delete(id);
       invalidation.publish(CACHE_NAME, id);
       return { outcome: run.outcome, value: null };

@@ -38,36 +38,44 @@ type RegisterBranch = Branch<RegisterInput, RegisterServices>;
 /** The tutorial's branches: 01 is the user, 02 the score. */
 const branches: Record<string, RegisterBranch> = {
   saveUser: {
+    service: 'users',
     branchId: '01',
     op: 'action',
-    call: ({ users, secrets }, { branch, input, signal }) =>
+    call: ({ users, secrets }, { branch, input, signal, alongside }) =>
       users.saveUser(
         branch,
         { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) },
-        { signal },
+        { signal, alongside },
       ),
   },
   saveUserScore: {
+    service: 'scores',
     branchId: '02',
     op: 'action',
-    call: ({ scores }, { branch, input, results, signal }) =>
+    call: ({ scores }, { branch, input, results, signal, alongside }) =>
       scores.saveUserScore(
         branch,
         { userId: savedUserId(results, input.user.id), score: input.score },
-        { signal },
+        { signal, alongside },
       ),
   },
   saveUserScoreCallback: {
+    service: 'scores',
     branchId: '02',
     op: 'compensate',
-    call: ({ scores }, { branch, input, results, signal }) =>
-      scores.saveUserScoreCallback(branch, { userId: savedUserId(results, input.user.id) }, { signal }),
+    call: ({ scores }, { branch, input, results, signal, alongside }) =>
+      scores.saveUserScoreCallback(
+        branch,
+        { userId: savedUserId(results, input.user.id) },
+        { signal, alongside },
+      ),
   },
   saveUserCallback: {
+    service: 'users',
     branchId: '01',
     op: 'compensate',
-    call: ({ users }, { branch, input, signal }) =>
-      users.saveUserCallback(branch, { id: input.user.id }, { signal }),
+    call: ({ users }, { branch, input, signal, alongside }) =>
+      users.saveUserCallback(branch, { id: input.user.id }, { signal, alongside }),
   },
 };
 

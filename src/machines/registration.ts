@@ -86,8 +86,11 @@ export function createRegistration(deps: RegistrationDeps) {
     input: RegisterInput,
     result: SagaResult | SagaRecord,
   ): RegistrationOutcome {
+    // A saga run here answers with its result; one read from the log, with its progress record.
+    const fromLog = 'progress' in result ? result.progress : undefined;
     if (result.status === 'succeeded') {
-      const saved = (result.results as RegisterResults).saveUser ?? input.user;
+      const results = fromLog ? fromLog.results : 'results' in result ? result.results : {};
+      const saved = (results as RegisterResults).saveUser ?? input.user;
       return {
         status: 'succeeded',
         gid,
@@ -96,7 +99,8 @@ export function createRegistration(deps: RegistrationDeps) {
       };
     }
     if (result.status === 'aborted') {
-      return { status: 'aborted', gid, error: result.error ?? { code: 'internal', message: 'saga aborted' } };
+      const error = fromLog ? fromLog.error : 'error' in result ? result.error : null;
+      return { status: 'aborted', gid, error: error ?? { code: 'internal', message: 'saga aborted' } };
     }
     return { status: 'pending', gid };
   }

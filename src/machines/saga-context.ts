@@ -1,5 +1,6 @@
-import type { BarrierOutcome, BranchOp } from '../domain/branch.js';
+import type { BarrierOutcome, SagaOp } from '../domain/branch.js';
 import type { ErrorInfo, ErrorKind } from '../domain/errors.js';
+import type { ProgressRecord, StepStatus } from '../domain/saga.js';
 import type { RetryPolicy } from './backoff.js';
 
 /**
@@ -19,13 +20,11 @@ export interface SagaStart<Input> {
 
 /** How one call of a step ended. */
 export const attemptOutcomes = ['succeeded', 'failed', 'retrying'] as const;
-/** Where a step stands. */
-export const stepStatuses = ['running', 'waiting', 'succeeded', 'failed'] as const;
 
 /** One call of one step, kept in the saga's context: the timeline the dashboard shows. */
 export interface AttemptRecord {
   readonly step: string;
-  readonly op: BranchOp;
+  readonly op: SagaOp;
   readonly attempt: number;
   readonly startedAt: number;
   readonly finishedAt: number;
@@ -35,8 +34,8 @@ export interface AttemptRecord {
 }
 
 export interface StepProgress {
-  readonly op: BranchOp;
-  readonly status: (typeof stepStatuses)[number];
+  readonly op: SagaOp;
+  readonly status: StepStatus;
   readonly attempts: number;
   readonly lastError: ErrorInfo | null;
   /** When the attempt under way started (epoch ms). Absent in snapshots written before it existed. */
@@ -75,7 +74,7 @@ export interface StepFailed {
   readonly type: 'stepFailed';
   readonly gid: string;
   readonly step: string;
-  readonly op: BranchOp;
+  readonly op: SagaOp;
   readonly attempt: number;
   readonly error: ErrorInfo;
   readonly kind: ErrorKind;
@@ -83,8 +82,12 @@ export interface StepFailed {
   readonly next: 'retry' | 'compensate' | 'timeout';
 }
 
-/** An operator fixed a downstream outage: the step waiting in backoff runs now. */
-export type SagaEvent = { type: 'RETRY_NOW' };
+/**
+ * `RETRY_NOW`: an operator fixed a downstream outage, so the step waiting in backoff runs now.
+ * `RESUME`: the saga was restored from its log record; the step state it is in is entered again, which
+ * starts its call (or its backoff wait) anew.
+ */
+export type SagaEvent = { type: 'RETRY_NOW' } | { type: 'RESUME' };
 
 export function initialContext<Input>(start: SagaStart<Input>): SagaContext<Input> {
   return {
@@ -99,12 +102,51 @@ export function initialContext<Input>(start: SagaStart<Input>): SagaContext<Inpu
   };
 }
 
+/** What the log keeps of a context besides the input (written once) and the timeline (detail). */
+export type SagaProgressRecord = Omit<SagaContext<unknown>, 'gid' | 'input' | 'history' | 'droppedHistory'>;
+
+/** The timeline, as the log's `detail` keeps it. */
+export interface SagaDetail {
+  readonly history: readonly AttemptRecord[];
+  readonly droppedHistory: number;
+}
+
+/** The context as the log records it: everything a resumed saga needs, minus the input and the timeline. */
+export function progressRecordOf(context: SagaContext<unknown>): SagaProgressRecord {
+  const { gid: _gid, input: _input, history: _history, droppedHistory: _dropped, ...progress } = context;
+  return progress;
+}
+
 /**
- * Snapshots persisted before a saga carried its retry policy (version 1 until 2026-12-02) resume with
- * this process's policy; every other part of their context and state is what the machine expects.
+ * The timeline, once there is more to it than clean successes: a clean saga's timeline says nothing its
+ * state does not, so it is not written (null) and the log row stays small.
  */
-export function withRetryPolicy(snapshot: unknown, retry: RetryPolicy): unknown {
-  const persisted = snapshot as { context?: { retry?: RetryPolicy } } | null;
-  if (!persisted?.context || persisted.context.retry !== undefined) return snapshot;
-  return { ...persisted, context: { ...persisted.context, retry } };
+export function detailOf(context: SagaContext<unknown>): SagaDetail | null {
+  const clean =
+    context.droppedHistory === 0 && context.history.every((entry) => entry.outcome === 'succeeded');
+  return clean ? null : { history: context.history, droppedHistory: context.droppedHistory };
+}
+
+/**
+ * A context rebuilt from a log record. Records written before a saga carried its retry policy (machine
+ * version 1 until 2026-12-02) take this process's policy; a record without a detail had a clean timeline,
+ * which is not kept.
+ */
+export function contextFromRecord<Input>(
+  gid: string,
+  input: Input,
+  record: ProgressRecord,
+  recordedDetail: unknown,
+  retry: RetryPolicy,
+): SagaContext<Input> {
+  // Both were written by progressRecordOf and detailOf (or, for version 1 rows, by migration 0004).
+  const progress = record as Partial<SagaProgressRecord>;
+  const detail = recordedDetail as Partial<SagaDetail> | null;
+  return {
+    ...initialContext({ gid, input, deadline: progress.deadline ?? 0, retry: progress.retry ?? retry }),
+    ...progress,
+    retry: progress.retry ?? retry,
+    history: detail?.history ?? [],
+    droppedHistory: detail?.droppedHistory ?? 0,
+  };
 }

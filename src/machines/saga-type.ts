@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import type { BranchOp, BranchRef, BranchReply } from '../domain/branch.js';
+import type { BranchRef, BranchReply, BranchRider, SagaOp } from '../domain/branch.js';
 
 /** What a step's branch call receives: its barrier identity, the saga's input and earlier steps' results. */
 export interface StepCall<Input> {
@@ -9,13 +9,17 @@ export interface StepCall<Input> {
   /** Results of the steps that already succeeded, by step name: how a step's output flows forward. */
   readonly results: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
+  /** The saga's log write, to commit with the branch's transaction when the branch runs here (riding). */
+  readonly alongside: BranchRider | undefined;
 }
 
 /** One step of a saga as a call to a service: its DTM branch and op, and the call itself. */
 export interface Branch<Input, Services> {
+  /** The service the branch calls (a key of Services): whether its transactions can carry the saga's log. */
+  readonly service: keyof Services & string;
   /** DTM's branch id: the branch's slot in the barrier table (`01`, `02`, ...); an action and its compensation share it. */
   readonly branchId: string;
-  readonly op: Extract<BranchOp, 'action' | 'compensate'>;
+  readonly op: SagaOp;
   readonly call: (services: Services, call: StepCall<Input>) => Promise<BranchReply<unknown>>;
 }
 

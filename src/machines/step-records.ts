@@ -1,4 +1,4 @@
-import type { BarrierOutcome, BranchOp } from '../domain/branch.js';
+import type { BarrierOutcome, SagaOp } from '../domain/branch.js';
 import { DomainError, type ErrorInfo, type ErrorKind } from '../domain/errors.js';
 import { backoffDelay, backoffFloor } from './backoff.js';
 import type { AttemptRecord, SagaContext, StepDone, StepFailed, StepProgress } from './saga-context.js';
@@ -26,7 +26,7 @@ const REFUSALS: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['business', 'invali
 
 export interface StepParams {
   readonly step: string;
-  readonly op: BranchOp;
+  readonly op: SagaOp;
 }
 
 /** The parameters a step state passes the actions that record how a call ended. */

@@ -57,7 +57,7 @@ export function stepStates<Input>() {
       input: ({ context }: { context: Context }) => ({ until: context.nextAttemptAt }),
       onDone: 'calling' as const,
     },
-    on: { RETRY_NOW: 'calling' as const },
+    on: { RETRY_NOW: 'calling' as const, RESUME: { target: 'waiting' as const, reenter: true } },
   });
 
   /**
@@ -80,6 +80,7 @@ export function stepStates<Input>() {
       states: {
         calling: {
           entry: { type: 'markRunning' as const, params },
+          on: { RESUME: { target: 'calling' as const, reenter: true } },
           invoke: {
             id: name,
             src: name,
@@ -125,6 +126,7 @@ export function stepStates<Input>() {
       states: {
         calling: {
           entry: { type: 'markRunning' as const, params },
+          on: { RESUME: { target: 'calling' as const, reenter: true } },
           invoke: {
             id: name,
             src: name,

@@ -108,3 +108,23 @@ export const badAnswers = (answers: readonly Answer[]) =>
       answer.status === 'hang' ||
       (typeof answer.status === 'number' && answer.status >= 500 && answer.status !== 503),
   );
+
+/**
+ * How the coordinator reaches its services: `riding`, the monolith's default (the services in-process on
+ * the saga log's database, the log written inside their branch transactions), or `remote`, the same
+ * process calling its own services over gRPC (the log in statements of its own, as with a split
+ * deployment). Fresh ports each call.
+ */
+export async function serviceModeEnv(
+  mode: 'riding' | 'remote',
+  freePort: () => Promise<number>,
+): Promise<Record<string, string>> {
+  if (mode === 'riding') return {};
+  const [userPort, scorePort] = [await freePort(), await freePort()];
+  return {
+    USER_GRPC_ADDR: `127.0.0.1:${userPort}`,
+    SCORE_GRPC_ADDR: `127.0.0.1:${scorePort}`,
+    USER_SERVICE: `grpc://127.0.0.1:${userPort}`,
+    SCORE_SERVICE: `grpc://127.0.0.1:${scorePort}`,
+  };
+}

@@ -83,7 +83,7 @@ describe('npm run barrier:prune', () => {
     const created = new Date(Date.now() - 8 * 86_400_000);
     await queryOnce(
       sagaDb.url,
-      "INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, created_at, updated_at) VALUES ('stuck', 'register', 1, 'compensating', 'compensating', '{}', '{}', ?, ?)",
+      "INSERT INTO saga (gid, type, machine_version, status, state, progress, input, created_at, updated_at) VALUES ('stuck', 'register', 1, 'compensating', 'compensating', '{}', '{}', ?, ?)",
       [created, created],
     );
     for (const database of [userDb, scoreDb]) {

@@ -38,7 +38,7 @@ beforeEach(async () => {
 /** A saga row as the coordinator leaves it, created `daysAgo` days ago by the database's clock. */
 async function seedSagas(rows: Array<{ gid: string; status: string; daysAgo: number }>) {
   await database.pool.query(
-    'INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, created_at, updated_at, finished_at) VALUES ?',
+    'INSERT INTO saga (gid, type, machine_version, status, state, progress, input, created_at, updated_at, finished_at) VALUES ?',
     [
       rows.map(({ gid, status, daysAgo }) => {
         const created = new Date(Date.now() - daysAgo * DAY);

@@ -25,6 +25,7 @@ describe('migrateDatabase', () => {
       '__drizzle_migrations_user',
       'barrier',
       'saga',
+      'saga_finished_minute',
       'user',
       'user_score',
     ]);

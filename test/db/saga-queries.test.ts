@@ -62,8 +62,12 @@ beforeAll(async () => {
     }
   }
   await database.pool.query(
-    'INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, subject, created_at, updated_at, finished_at) VALUES ?',
+    'INSERT INTO saga (gid, type, machine_version, status, state, progress, input, subject, created_at, updated_at, finished_at) VALUES ?',
     [rows],
+  );
+  // What the coordinators that finished these sagas added to the per-minute counts.
+  await database.pool.query(
+    "INSERT INTO saga_finished_minute (minute, type, status, owner, count) SELECT FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(finished_at) / 60) * 60), type, status, 'seed', COUNT(*) FROM saga WHERE finished_at IS NOT NULL GROUP BY 1, 2, 3",
   );
   // The oldest running saga, by far.
   await database.pool.query(
@@ -188,7 +192,7 @@ describe('saga queries', () => {
       created,
     ];
     await database.pool.query(
-      'INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, subject, created_at, updated_at) VALUES ?',
+      'INSERT INTO saga (gid, type, machine_version, status, state, progress, input, subject, created_at, updated_at) VALUES ?',
       [
         [
           row('acct-old', 'register', 'aborted', new Date(at.getTime() - 60_000)),

@@ -19,7 +19,7 @@ async function seed(
   for (const row of rows) {
     const final = row.finishedDaysAgo !== undefined;
     await database.pool.query(
-      `INSERT INTO saga (gid, type, machine_version, status, state, snapshot, input, created_at, updated_at, finished_at)
+      `INSERT INTO saga (gid, type, machine_version, status, state, progress, input, created_at, updated_at, finished_at)
        VALUES (?, 'register', 1, ?, ?, '{}', '{}', NOW(3) - INTERVAL 90 DAY, NOW(3), ${final ? 'NOW(3) - INTERVAL ? DAY' : 'NULL'})`,
       final ? [row.gid, row.status, row.status, row.finishedDaysAgo] : [row.gid, row.status, row.status],
     );
@@ -119,7 +119,7 @@ describe('saga retention in the service', () => {
     // Past both retentions: the saga row goes, and its barrier rows before it.
     await queryOnce(
       service.database.url,
-      'UPDATE saga SET finished_at = NOW(3) - INTERVAL 3 HOUR WHERE gid = ?',
+      'UPDATE saga SET created_at = NOW(3) - INTERVAL 3 HOUR, finished_at = NOW(3) - INTERVAL 3 HOUR WHERE gid = ?',
       [first.body.gid],
     );
     await queryOnce(

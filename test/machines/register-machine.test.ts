@@ -1,16 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, type Snapshot, toPromise, waitFor } from 'xstate';
 import type { BarrierOutcome } from '../../src/domain/branch.js';
 import { BusinessFailure, type DomainError, TransientFailure } from '../../src/domain/errors.js';
+import type { SagaRecord } from '../../src/domain/saga.js';
 import { type RegisterInput, registerMachine } from '../../src/machines/register-machine.js';
-import { stateName, statusOf } from '../../src/machines/runtime/saga-progress.js';
-import {
-  type SagaContext,
-  type StepFailed,
-  type StepInput,
-  withRetryPolicy,
-} from '../../src/machines/saga-context.js';
+import { moveOf, snapshotOf, stateName, statusOf } from '../../src/machines/runtime/saga-progress.js';
+import type { SagaContext, StepFailed, StepInput } from '../../src/machines/saga-context.js';
 
 const input: RegisterInput = {
   user: { id: 7, name: 'Ada', gender: 'female' },
@@ -193,90 +188,94 @@ describe('register machine', () => {
     expect(actor.getSnapshot().value).toBe('scoreSaved');
   });
 
-  describe('restored from a persisted snapshot', () => {
-    /** Runs a saga until `stop` holds and persists it, as the runtime writes it to the log. */
-    async function persistAt(stop: string, script: Script) {
+  describe('resumed from its log record (state, progress record, timeline)', () => {
+    /** Runs a saga until it is in `stop`, and reads it as the log records it. */
+    async function recordAt(stop: string, script: Script, options: { deadlineMs?: number } = {}) {
       const first = scripted(script);
-      const actor = first.start().start();
+      const actor = first.start(options).start();
       await waitFor(actor, (snapshot) => stateName(snapshot.value) === stop);
-      const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+      const move = moveOf(actor.getSnapshot());
       actor.stop();
-      return persisted;
+      const record = JSON.parse(
+        JSON.stringify({ ...move, gid: 'gid-1', type: 'register', machineVersion: 1, input, owner: null }),
+      );
+      return { ...record, createdAt: new Date(), updatedAt: new Date(), finishedAt: null } as SagaRecord;
     }
 
-    it('re-runs the step that was in flight, with its stored input', async () => {
-      const persisted = await persistAt('userSaved.calling', { saveUserScore: ['hang'] });
+    function resume(saga: ReturnType<typeof scripted>, record: SagaRecord) {
+      const restored = saga.restore(snapshotOf(registerMachine, record, retry)).start();
+      restored.send({ type: 'RESUME' });
+      return restored;
+    }
+
+    it('calls the step that was under way again, with the results it had', async () => {
+      const record = await recordAt('userSaved.calling', { saveUserScore: ['hang'] });
+      expect(record.progress.results).toEqual({ saveUser: input.user });
+      expect(record.detail).toBeNull(); // a clean timeline is not kept
       const saga = scripted();
-      const restored = saga.restore(persisted).start();
+      const restored = resume(saga, record);
       await toPromise(restored);
       expect(restored.getSnapshot().value).toBe('scoreSaved');
       expect(saga.steps()).toEqual(['saveUserScore']);
       expect(saga.calls[0]?.input.results).toEqual({ saveUser: input.user });
     });
 
-    it('honours the backoff deadline kept in context when restored while waiting', async () => {
-      const persisted = await persistAt('userSaved.waiting', { saveUserScore: [transient()] });
+    it('honours the backoff deadline it recorded when resumed while waiting, and keeps the timeline', async () => {
+      const record = await recordAt('userSaved.waiting', { saveUserScore: [transient()] });
+      expect((record.detail as { history: unknown[] }).history).toHaveLength(2);
       const saga = scripted();
-      const restored = saga.restore(persisted).start();
+      const restored = resume(saga, record);
       await toPromise(restored);
       expect(saga.steps()).toEqual(['saveUserScore']);
       expect(contextOf(restored).history.at(-1)?.finishedAt).toBeGreaterThanOrEqual(
-        persisted.context.nextAttemptAt,
+        record.progress.nextAttemptAt as number,
       );
+      expect(contextOf(restored).history.map((entry) => entry.outcome)).toEqual([
+        'succeeded',
+        'retrying',
+        'succeeded',
+      ]);
     });
 
-    it('goes on compensating from the compensation that was in flight', async () => {
-      const persisted = await persistAt('compensating.saveUserScoreCallback.calling', {
+    it('goes on compensating from the compensation that was under way', async () => {
+      const record = await recordAt('compensating.saveUserScoreCallback.calling', {
         saveUserScore: [refused()],
         saveUserScoreCallback: ['hang'],
       });
+      expect(record.status).toBe('compensating');
       const saga = scripted();
-      const restored = saga.restore(persisted).start();
+      const restored = resume(saga, record);
       await toPromise(restored);
       expect(restored.getSnapshot().value).toBe('aborted');
       expect(saga.steps()).toEqual(['saveUserScoreCallback', 'saveUserCallback']);
+      expect(contextOf(restored).error?.code).toBe('score_rejected');
     });
 
-    it('restores a snapshot taken before the actor started (the row written before the first branch)', async () => {
-      const first = scripted();
-      const persisted = JSON.parse(JSON.stringify(first.start().getPersistedSnapshot()));
-      const saga = scripted();
-      const restored = saga.restore(persisted).start();
-      await toPromise(restored);
-      expect(restored.getSnapshot().value).toBe('scoreSaved');
-      expect(saga.steps()).toEqual(['saveUser', 'saveUserScore']);
-    });
-  });
-
-  describe('resuming sagas persisted by version 1 (before the machine was written out)', () => {
-    const fixtures = JSON.parse(
-      readFileSync(new URL('./fixtures/register-v1-snapshots.json', import.meta.url), 'utf8'),
-    ) as Record<string, { state: string; status: string; snapshot: { context: Record<string, unknown> } }>;
-
-    it.each(Object.entries(fixtures))('resumes %s and runs it to its end', async (_name, fixture) => {
-      const snapshot = withRetryPolicy(fixture.snapshot, retry);
-      const saga = scripted();
-      const restored = saga.restore(snapshot).start();
-      expect(stateName(restored.getSnapshot().value)).toBe(fixture.state);
-      expect(statusOf(restored.getSnapshot())).toBe(fixture.status);
-      await toPromise(restored);
-      expect(restored.getSnapshot().value).toBe(fixture.status === 'pending' ? 'scoreSaved' : 'aborted');
-    });
-
-    it('compensates every branch when a stale v1 log in pending fails past its deadline', async () => {
+    it('compensates every branch when a stale record in pending fails past its deadline', async () => {
       // The unit version of the issue's reproduction: the log says `pending`, saveUserScore in fact ran,
       // the process came back past the deadline and the replayed saveUser fails once.
-      const stale = fixtures.pendingCalling!.snapshot;
-      const snapshot = withRetryPolicy(
-        { ...stale, context: { ...stale.context, deadline: Date.now() - 1 } },
-        retry,
-      );
+      const record = await recordAt('pending.calling', { saveUser: ['hang'] }, { deadlineMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 5));
       const saga = scripted({ saveUser: [transient()] });
-      const restored = saga.restore(snapshot).start();
+      const restored = resume(saga, record);
       await toPromise(restored);
       expect(restored.getSnapshot().value).toBe('aborted');
       expect(saga.steps()).toEqual(['saveUser', 'saveUserScoreCallback', 'saveUserCallback']);
       expect(contextOf(restored).error?.code).toBe('saga_timeout');
+    });
+
+    it('takes the process retry policy for a record written before sagas kept their own', async () => {
+      const record = await recordAt('userSaved.waiting', { saveUserScore: [transient()] });
+      const { retry: _kept, ...older } = record.progress as unknown as Record<string, unknown>;
+      const restored = createActor(registerMachine, {
+        snapshot: snapshotOf(
+          registerMachine,
+          { ...record, progress: older as never },
+          { baseMs: 7, factor: 3, maxMs: 9 },
+        ) as Snapshot<unknown>,
+        input: undefined as never,
+      });
+      expect(contextOf(restored).retry).toEqual({ baseMs: 7, factor: 3, maxMs: 9 });
     });
   });
 });

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, datetime, index, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import {
+  bigint,
+  customType,
+  datetime,
+  index,
+  int,
+  mysqlTable,
+  primaryKey,
+  varchar,
+} from 'drizzle-orm/mysql-core';
 import { sagaStatuses } from '../../domain/saga.js';
 
 /**
@@ -15,9 +24,12 @@ const jsonText = customType<{ data: unknown; driverData: string | null }>({
 });
 
 /**
- * The coordinator's log: one row per saga, holding the XState persisted snapshot it resumes from.
- * `owner`/`lease_expires_at` say which coordinator process works the saga and until when;
- * `lease_generation` grows with every claim and fences every write (see domain/saga.ts, Lease).
+ * The coordinator's log: one row per saga, small on purpose (it is written inside the branch
+ * transactions of the monolith, twice per clean saga). `state` is the machine's state path and
+ * `progress` the rest of what a resumed saga needs (its context without the input, which is written
+ * once, and without the timeline); `detail` holds the timeline, written only once a step failed or a
+ * compensation ran. `owner`/`lease_expires_at` say which coordinator process works the saga and until
+ * when; `lease_generation` grows with every claim and fences every write (see domain/saga.ts, Lease).
  */
 export const sagas = mysqlTable(
   'saga',
@@ -27,36 +39,44 @@ export const sagas = mysqlTable(
     machineVersion: int('machine_version').notNull(),
     status: varchar('status', { length: 16, enum: sagaStatuses }).notNull(),
     state: varchar('state', { length: 128 }).notNull(),
-    snapshot: jsonText('snapshot').notNull(),
+    progress: jsonText('progress').notNull(),
     input: jsonText('input').notNull(),
-    results: jsonText('results'),
-    attempts: int('attempts').notNull().default(0),
-    nextAttemptAt: datetime('next_attempt_at', { mode: 'date', fsp: 3 }),
-    lastError: jsonText('last_error'),
-    error: jsonText('error'),
+    detail: jsonText('detail'),
     owner: varchar('owner', { length: 128 }),
     leaseGeneration: bigint('lease_generation', { mode: 'number' }).notNull().default(1),
     leaseExpiresAt: datetime('lease_expires_at', { mode: 'date', fsp: 3 }),
     requestFingerprint: varchar('request_fingerprint', { length: 64 }),
-    /** The saga's business key, for search (register: the user id); set from the definition at create. */
+    /** The saga's business key, for search (register: the user id); set from its type at create. */
     subject: varchar('subject', { length: 128 }),
-    /** When the saga became final (the database clock); null while it runs. Throughput and abort rate. */
+    /** When the saga became final (the database clock); null while it runs. */
     finishedAt: datetime('finished_at', { mode: 'date', fsp: 3 }),
     createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
     updatedAt: datetime('updated_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
   },
+  // Two secondary indexes, no more: each one is written with every saga. InnoDB appends the primary key
+  // (gid) to each, so both read newest first by (created_at, gid) with no sort.
   (table) => [
-    // recovery: non-final sagas whose lease ran out
-    index('idx_saga_recovery').on(table.status, table.leaseExpiresAt),
-    // listings, newest first, optionally by status or type
-    index('idx_saga_created').on(table.createdAt),
-    index('idx_saga_status_created').on(table.status, table.createdAt),
-    index('idx_saga_type_created').on(table.type, table.createdAt),
-    // listings by status and type; also counts by status × type, read from this index alone
+    // listings by status and type, recovery (the active statuses), counts by status and type read from
+    // this index alone, the oldest running saga
     index('idx_saga_status_type_created').on(table.status, table.type, table.createdAt),
     // search by business key (register: user id), newest first
     index('idx_saga_subject_created').on(table.subject, table.createdAt),
-    // throughput and abort rate: finished sagas of the last minutes, read from this index alone
-    index('idx_saga_finished').on(table.finishedAt, table.status),
   ],
+);
+
+/**
+ * Sagas finished per minute, by type and status: the dashboard's throughput and abort rate. Each
+ * coordinator process counts the sagas it finishes and adds its counts every few seconds under its own
+ * `owner`, so no two processes ever wait on one row, and no saga pays a statement for it.
+ */
+export const sagaFinishedPerMinute = mysqlTable(
+  'saga_finished_minute',
+  {
+    minute: datetime('minute', { mode: 'date' }).notNull(),
+    type: varchar('type', { length: 64 }).notNull(),
+    status: varchar('status', { length: 16, enum: sagaStatuses }).notNull(),
+    owner: varchar('owner', { length: 128 }).notNull(),
+    count: int('count').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.minute, table.type, table.status, table.owner] })],
 );

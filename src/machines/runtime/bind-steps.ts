@@ -1,17 +1,20 @@
 import { type AnyActorRef, fromPromise } from 'xstate';
+import type { BranchRider, SagaOp } from '../../domain/branch.js';
 import type { StepDone, StepInput } from '../saga-context.js';
 import type { SagaType } from '../saga-type.js';
-import type { StepCallInfo } from './step-gate.js';
 
 /** The actor system a saga's actor is the root of (one per saga). */
 export type SagaSystem = AnyActorRef['system'];
 
-/** Runs one branch call of the saga whose actor system `system` is, if the call may go through. */
+/**
+ * Runs one branch call of the saga whose actor system `system` is, if the call may go through; hands
+ * the call the rider that writes the saga's move in the branch's transaction, when it rides.
+ */
 export type StepRunner = <T>(
   system: SagaSystem,
-  info: StepCallInfo,
+  step: { readonly step: string; readonly op: SagaOp },
   signal: AbortSignal,
-  call: () => Promise<T>,
+  call: (alongside: BranchRider | undefined) => Promise<T>,
 ) => Promise<T>;
 
 /**
@@ -26,13 +29,14 @@ export function bindSteps<Input, Services>(
   const actors: Record<string, ReturnType<typeof fromPromise<StepDone, StepInput<Input>>>> = {};
   for (const [step, branch] of Object.entries(sagaType.branches)) {
     actors[step] = fromPromise<StepDone, StepInput<Input>>(({ input, signal, system }) =>
-      run(system, { step, op: branch.op }, signal, async () => {
+      run(system, { step, op: branch.op }, signal, async (alongside) => {
         const reply = await branch.call(services, {
           gid: input.gid,
           branch: { transType: 'saga', gid: input.gid, branchId: branch.branchId, op: branch.op },
           input: input.input,
           results: input.results,
           signal,
+          alongside,
         });
         return { value: reply.value, barrier: reply.outcome };
       }),

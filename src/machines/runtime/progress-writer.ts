@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Lease, SagaLog, SagaProgress } from '../../domain/saga.js';
+import type { SagaMove } from '../../domain/saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
 
 /**
- * Writes one saga's progress to the log, one write at a time and latest first: when the saga moves
- * again while a write is under way, only its newest state is written next (no write that carries no new
- * information). The progress is read when the write starts, not when it was asked for. A failed write
- * is retried until it succeeds or the lease turns out to be gone (another process took the saga, or this
- * one claimed it back under a new generation).
+ * Writes one saga's moves to the log in statements of their own (the moves no branch transaction
+ * carries), one write at a time and latest first: when the saga moves again while a write is under way,
+ * only its newest state is written next (no write that carries no new information). The move is read
+ * when the write starts, not when it was asked for. A failed write is retried until it succeeds or the
+ * lease turns out to be gone (another process took the saga, or this one claimed it back under a new
+ * generation).
  */
 export class ProgressWriter {
   private dirty = false;
@@ -17,10 +18,10 @@ export class ProgressWriter {
 
   constructor(
     private readonly gid: string,
-    private readonly lease: Lease,
-    private readonly log: SagaLog,
-    private readonly read: () => SagaProgress,
-    private readonly onWritten: (progress: SagaProgress) => void,
+    /** Writes the move under the saga's lease; false when the lease is gone. */
+    private readonly write: (move: SagaMove) => Promise<boolean>,
+    private readonly read: () => SagaMove,
+    private readonly onWritten: (move: SagaMove) => void,
     private readonly onLost: () => void,
     private readonly logger: RuntimeLogger,
   ) {}
@@ -64,9 +65,9 @@ export class ProgressWriter {
     let failures = 0;
     while (this.dirty && !this.closed) {
       this.dirty = false;
-      const progress = this.read();
+      const move = this.read();
       try {
-        const owned = await this.log.save(this.gid, this.lease, progress);
+        const owned = await this.write(move);
         if (!owned) {
           this.closed = true;
           this.onLost();
@@ -74,7 +75,7 @@ export class ProgressWriter {
         }
         if (failures > 0) this.logger.info({ gid: this.gid }, 'saga log write succeeded again');
         failures = 0;
-        this.onWritten(progress);
+        this.onWritten(move);
       } catch (error) {
         this.dirty = true;
         failures++;

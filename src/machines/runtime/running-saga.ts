@@ -1,6 +1,6 @@
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { ErrorInfo } from '../../domain/errors.js';
-import type { Lease } from '../../domain/saga.js';
+import type { Lease, NewSaga, SagaMove } from '../../domain/saga.js';
 import { aborted, type Deferred, deferred } from './deferred.js';
 import type { ProgressWriter } from './progress-writer.js';
 
@@ -31,6 +31,11 @@ export class RunningSaga {
   private decisionWaiters: Deferred<void> | undefined;
   private ended = false;
   private unsubscribe: () => void = () => {};
+  /** A move a step's transaction carried (the log riding in it), until the actor makes it too. */
+  private riding: SagaMove | undefined;
+  private carried: SagaMove | undefined;
+  /** The saga's next move must be written on its own: the step that makes it did not carry it. */
+  uncarried = false;
 
   constructor(
     readonly gid: string,
@@ -39,8 +44,41 @@ export class RunningSaga {
     readonly actor: Actor<AnyStateMachine>,
     readonly writer: ProgressWriter,
     decided: boolean,
+    /** The saga's row is in the log (false until its first write: a create that rides the first branch). */
+    public rowExists: boolean,
+    /** What its row's first write needs besides the move. */
+    readonly creation: Omit<NewSaga, keyof SagaMove>,
   ) {
     this.decisionDurable = decided;
+  }
+
+  /** A step's transaction is writing `move` with the branch; it counts once the branch commits. */
+  ride(move: SagaMove): void {
+    this.riding = move;
+  }
+
+  /**
+   * The branch committed: its move is in the log, and the row with it. False when the branch did not
+   * take the move (its call never ran the rider): the move must then be written on its own.
+   */
+  rideCommitted(): boolean {
+    if (this.riding === undefined) return false;
+    this.carried = this.riding;
+    this.riding = undefined;
+    this.rowExists = true;
+    return true;
+  }
+
+  rideAbandoned(): void {
+    this.riding = undefined;
+  }
+
+  /** The committed move the actor has now made, if `state` is where the ride took it. */
+  takeCarried(state: string): SagaMove | undefined {
+    if (this.carried?.state !== state) return undefined;
+    const move = this.carried;
+    this.carried = undefined;
+    return move;
   }
 
   /** Whether this process still works the saga through this object. */

@@ -5,11 +5,13 @@ import { FIRST_GENERATION, type NewSaga, type SagaLog, type SagaRecord } from '.
 import type { RetryPolicy } from '../backoff.js';
 import type { AnySagaType, SagaType } from '../saga-type.js';
 import { bindSteps, checkBranches } from './bind-steps.js';
+import { FinishedCounts } from './finished-counts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Recovery } from './recovery.js';
+import { callingStates, successTargets } from './riding.js';
 import type { SagaResult } from './running-saga.js';
 import { type RuntimeLogger, silentLogger } from './runtime-log.js';
-import { progressOf, stateName } from './saga-progress.js';
+import { moveOf, stateName } from './saga-progress.js';
 import { CHECKPOINT_MS, type DefinedType, type SagaObserver, SagaRunner } from './saga-runner.js';
 import { StepGate } from './step-gate.js';
 
@@ -51,6 +53,7 @@ export class SagaCoordinator {
   private readonly gate: StepGate;
   private readonly runner: SagaRunner;
   private readonly recovery: Recovery;
+  private readonly finishedCounts: FinishedCounts;
   private readonly logger: RuntimeLogger;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private accepting = false;
@@ -62,8 +65,11 @@ export class SagaCoordinator {
       this.checkOwnership(held),
     );
     this.gate = new StepGate(this.lease, options.observer?.stepCall?.bind(options.observer));
+    this.finishedCounts = new FinishedCounts(options.log, this.owner, this.logger);
     this.runner = new SagaRunner({
       log: options.log,
+      leaseMs: options.leaseMs,
+      finishedCounts: this.finishedCounts,
       gate: this.gate,
       policy: options.policy,
       alertRetryLimit: options.alertRetryLimit,
@@ -84,15 +90,33 @@ export class SagaCoordinator {
     });
   }
 
-  /** Adds a saga type with the services its steps call. */
-  define<Input, Services>(sagaType: SagaType<Input, Services>, services: Services): void {
+  /**
+   * Adds a saga type with the services its steps call. `ridingServices` names the services that run in
+   * this process on the saga log's database: the saga's log is written inside their transactions.
+   */
+  define<Input, Services>(
+    sagaType: SagaType<Input, Services>,
+    services: Services,
+    ridingServices: Iterable<keyof Services & string> = [],
+  ): void {
     checkBranches(sagaType as AnySagaType);
-    const machine = sagaType.machine.provide({
-      actors: bindSteps(sagaType, services, (system, info, signal, call) =>
-        this.runner.callStep(system, info, signal, call),
+    const ops = new Map(Object.entries(sagaType.branches).map(([step, branch]) => [step, branch.op]));
+    const defined: DefinedType = {
+      sagaType,
+      machine: sagaType.machine.provide({
+        actors: bindSteps(sagaType, services, (system, step, signal, call) =>
+          this.runner.callStep(defined, system, step, signal, call),
+        ),
+      }),
+      riding: new Set(
+        Object.entries(sagaType.branches)
+          .filter(([, branch]) => new Set<string>(ridingServices).has(branch.service))
+          .map(([step]) => step),
       ),
-    });
-    this.types.set(sagaType.type, { sagaType, machine });
+      targets: successTargets(sagaType.machine, ops),
+      callingStates: callingStates(sagaType.machine),
+    };
+    this.types.set(sagaType.type, defined);
   }
 
   sagaType(type: string): AnySagaType | undefined {
@@ -105,6 +129,7 @@ export class SagaCoordinator {
     this.lease.start();
     this.accepting = true;
     await this.recovery.start();
+    this.finishedCounts.start();
     this.checkpointTimer = setInterval(() => this.runner.checkpoint(), CHECKPOINT_MS);
     this.checkpointTimer.unref();
   }
@@ -126,7 +151,7 @@ export class SagaCoordinator {
     const actor = this.runner.actorOf(defined, gid, {
       input: { gid, input, deadline: Date.now() + this.options.timeoutMs, retry: this.options.policy },
     });
-    const saga: NewSaga = {
+    const creation = {
       gid,
       type,
       machineVersion: defined.sagaType.version,
@@ -135,16 +160,48 @@ export class SagaCoordinator {
       subject: defined.sagaType.subjectOf?.(input) ?? null,
       owner: this.owner,
       leaseMs: this.options.leaseMs,
-      ...progressOf(actor.getSnapshot(), actor.getPersistedSnapshot()),
     };
-    try {
-      if ((await this.options.log.create(saga)) === 'exists') return { created: false };
-    } catch (error) {
-      this.recovery.createUncertain(gid);
-      throw error;
+    // The row rides the first step's transaction when that step rides: created with the saga's first
+    // effect, or not at all. It is written first, on its own, when the gid may exist already (an
+    // Idempotency-Key names it) or the first step's service is remote.
+    const firstStep = defined.callingStates.get(stateName(actor.getSnapshot().value));
+    const rides = requestFingerprint === null && defined.riding.has(firstStep ?? '');
+    if (!rides) {
+      try {
+        const saga: NewSaga = { ...creation, ...moveOf(actor.getSnapshot()) };
+        if ((await this.options.log.create(saga)) === 'exists') return { created: false };
+      } catch (error) {
+        this.recovery.createUncertain(gid);
+        throw error;
+      }
     }
-    const running = this.runner.run(type, actor, { owner: this.owner, generation: FIRST_GENERATION }, false);
+    const lease = { owner: this.owner, generation: FIRST_GENERATION };
+    const running = this.runner.run(defined, actor, lease, creation, {
+      resumed: false,
+      decided: false,
+      rowExists: !rides,
+    });
     return { created: true, result: running.done.promise };
+  }
+
+  /**
+   * A saga this process runs, as the log would record it: for a saga whose row does not exist yet (its
+   * first step rides and has not committed), the only account of it there is.
+   */
+  runningRecord(gid: string): SagaRecord | undefined {
+    const saga = this.runner.get(gid);
+    if (!saga) return undefined;
+    const { leaseMs: _leaseMs, ...creation } = saga.creation;
+    return {
+      ...creation,
+      ...moveOf(saga.actor.getSnapshot()),
+      owner: this.owner,
+      leaseGeneration: saga.lease.generation,
+      leaseExpiresAt: null,
+      finishedAt: null,
+      createdAt: new Date(saga.startedAt),
+      updatedAt: new Date(),
+    };
   }
 
   /** The outcome of a saga this process is running, if it is running it. */
@@ -183,6 +240,7 @@ export class SagaCoordinator {
     clearInterval(this.checkpointTimer);
     await this.recovery.stop();
     await this.gate.drain(graceMs);
+    await this.finishedCounts.stop();
     const running = this.runner.all();
     // Deferred moves too: the process that resumes these should not replay steps it need not. Written
     // while the actors still run: a stopped actor's snapshot would restore as stopped, and never move.
@@ -224,9 +282,10 @@ export class SagaCoordinator {
 
   /** After a renewal: when the database says we hold fewer sagas than we run, find and stop the lost ones. */
   private checkOwnership(held: number): void {
-    // Sagas leave the runner once their final state is written, so every one in it is active in the log.
-    if (held >= this.runner.size) return;
-    const running = this.runner.all();
+    // Sagas leave the runner once their final state is written, so every one in it with a row is active
+    // in the log (a saga whose first step has not committed has no row yet).
+    if (held >= this.runner.logged) return;
+    const running = this.runner.all().filter((saga) => saga.rowExists);
     this.options.log
       .stillOwned(
         this.owner,

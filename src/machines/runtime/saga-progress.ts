@@ -1,6 +1,7 @@
-import type { AnyMachineSnapshot, StateValue } from 'xstate';
-import type { SagaProgress, SagaStatus } from '../../domain/saga.js';
-import type { SagaContext } from '../saga-context.js';
+import type { AnyMachineSnapshot, AnyStateMachine, StateValue } from 'xstate';
+import type { SagaMove, SagaRecord, SagaStatus } from '../../domain/saga.js';
+import type { RetryPolicy } from '../backoff.js';
+import { contextFromRecord, detailOf, progressRecordOf, type SagaContext } from '../saga-context.js';
 
 /**
  * The saga-log status of a snapshot, from the tags a saga machine puts on its states: `compensating` on
@@ -19,31 +20,42 @@ export function stateName(value: StateValue): string {
     .join(',');
 }
 
-/** The saga-log record of a snapshot; `persisted` is the same snapshot as XState persists it. */
-export function progressOf(snapshot: AnyMachineSnapshot, persisted: unknown): SagaProgress {
+/** The state value of a dotted path: `userSaved.calling` → `{ userSaved: 'calling' }`. */
+export function stateValueOf(path: string): StateValue {
+  const [head, ...rest] = path.split('.');
+  return rest.length === 0 ? (head as string) : { [head as string]: stateValueOf(rest.join('.')) };
+}
+
+/** The log's record of a snapshot: its status, state, progress record and (when there is one) timeline. */
+export function moveOf(snapshot: AnyMachineSnapshot): SagaMove {
   const context = snapshot.context as SagaContext<unknown>;
-  const running = Object.values(context.steps).find(
-    (step) => step.status === 'running' || step.status === 'waiting',
-  );
   return {
     status: statusOf(snapshot),
     state: stateName(snapshot.value),
-    snapshot: persisted,
-    results: context.results,
-    attempts: running?.attempts ?? 0,
-    nextAttemptAt: context.nextAttemptAt === null ? null : new Date(context.nextAttemptAt),
-    lastError: context.lastError,
-    error: context.error,
+    progress: progressRecordOf(context),
+    detail: detailOf(context),
   };
 }
 
 /**
- * Whether a move must reach the log before the saga goes on. Everything but a clean forward move does:
- * the decision to compensate, the end, and any failure (attempt counts and backoff deadlines must survive
- * a restart). A clean forward move can wait: a restart replays its step, which the barrier answers with
- * `duplicate`; and should the replay fail instead, the saga compensates every step that may have run,
- * not only those the log has seen (register-machine.ts), so a stale log costs a replay, never an effect
- * left behind. The every-fault-point chaos test is what allows this shortcut.
+ * A saga's snapshot rebuilt from its log record, in the state the record names. A snapshot is only
+ * state and context: the step that was under way restarts when the actor is sent `RESUME` (every step
+ * state re-enters itself on it), so no actor internals are kept in the log.
+ */
+export function snapshotOf(machine: AnyStateMachine, record: SagaRecord, retry: RetryPolicy): unknown {
+  const context = contextFromRecord(record.gid, record.input, record.progress, record.detail, retry);
+  const resolved = machine.resolveState({ value: stateValueOf(record.state), context });
+  return machine.getPersistedSnapshot(resolved);
+}
+
+/**
+ * Whether a move must reach the log before the saga goes on, when no branch transaction carries it. A
+ * clean forward move can wait: a restart replays its step, which the barrier answers with `duplicate`;
+ * and should the replay fail instead, the saga compensates every step that may have run, not only those
+ * the log has seen (register-machine.ts), so a stale log costs a replay, never an effect left behind.
+ * The every-fault-point chaos test is what allows this shortcut. Everything else is written at once: the
+ * decision to compensate, the end, and any failure (attempt counts and backoff deadlines must survive a
+ * restart).
  */
 export function needsWriteNow(snapshot: AnyMachineSnapshot): boolean {
   if (statusOf(snapshot) !== 'pending') return true;

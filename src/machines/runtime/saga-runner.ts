@@ -1,19 +1,24 @@
 import { type Actor, type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
+import type { BarrierOutcome, BranchRider, SagaOp } from '../../domain/branch.js';
 import {
   isFinalStatus,
   type Lease,
+  LeaseLost,
+  type NewSaga,
   type SagaLog,
-  type SagaProgress,
+  type SagaMove,
   type SagaRecord,
 } from '../../domain/saga.js';
 import type { RetryPolicy } from '../backoff.js';
-import { type SagaContext, type StepFailed, withRetryPolicy } from '../saga-context.js';
+import type { SagaContext, StepFailed } from '../saga-context.js';
 import type { AnySagaType } from '../saga-type.js';
 import type { SagaSystem } from './bind-steps.js';
+import type { FinishedCounts } from './finished-counts.js';
 import { ProgressWriter } from './progress-writer.js';
+import { successMove, type successTargets } from './riding.js';
 import { RunningSaga, type SagaResult } from './running-saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
-import { needsWriteNow, progressOf } from './saga-progress.js';
+import { moveOf, needsWriteNow, snapshotOf, stateName } from './saga-progress.js';
 import { logStepFailure, type StepFailureNotice, stepFailureNotice } from './step-failures.js';
 import type { StepCallInfo, StepGate } from './step-gate.js';
 
@@ -30,14 +35,22 @@ export interface SagaObserver {
 export interface DefinedType {
   readonly sagaType: AnySagaType;
   readonly machine: AnyStateMachine;
+  /** The steps whose transactions carry the saga's log (their service runs here, on the log's database). */
+  readonly riding: ReadonlySet<string>;
+  /** Where each step's success takes the saga (riding.ts). */
+  readonly targets: ReturnType<typeof successTargets>;
+  /** The state that calls each step (`userSaved.calling` → saveUserScore). */
+  readonly callingStates: ReadonlyMap<string, string>;
 }
 
 export interface RunnerOptions {
   readonly log: SagaLog;
+  readonly leaseMs: number;
   readonly gate: StepGate;
   readonly policy: RetryPolicy;
   readonly alertRetryLimit: number;
   readonly logger: RuntimeLogger;
+  readonly finishedCounts: FinishedCounts;
   readonly observer?: SagaObserver;
   readonly inspect?: (event: InspectionEvent) => void;
 }
@@ -46,9 +59,14 @@ export interface RunnerOptions {
 export const CHECKPOINT_MS = 1_000;
 
 /**
- * The sagas this process works, each under its lease: starts their actors (new or resumed from the log),
- * has every move written by the saga's ProgressWriter, and ends them when they are final, lost, or
- * released. A step finds its saga by its actor system, never by gid (which a newer claim shares).
+ * The sagas this process works, each under its lease: starts their actors (new or resumed from the log)
+ * and keeps their rows written. A move is written in one of two ways:
+ * - riding: in the transaction of the step that made it, when the step's service runs here on the log's
+ *   database (the row is created by the first such step, with its effect); the actor makes the move
+ *   once the step commits;
+ * - by the saga's ProgressWriter, in a statement of its own: every move no step carries (a failure with
+ *   its backoff, and every move of a saga whose services are remote).
+ * A step finds its saga by its actor system, never by gid (which a newer claim shares).
  */
 export class SagaRunner {
   private readonly sagas = new Map<string, RunningSaga>();
@@ -59,6 +77,13 @@ export class SagaRunner {
 
   get size(): number {
     return this.sagas.size;
+  }
+
+  /** Sagas with a row in the log (a saga whose first step has not committed yet has none). */
+  get logged(): number {
+    let count = 0;
+    for (const saga of this.sagas.values()) if (saga.rowExists) count++;
+    return count;
   }
 
   get(gid: string): RunningSaga | undefined {
@@ -82,28 +107,52 @@ export class SagaRunner {
     } as Parameters<typeof createActor<AnyStateMachine>>[1]);
   }
 
-  /** Starts working a saga whose row is in the log under `lease`. */
+  /** Starts working a saga under `lease`; its row is in the log already, or its first write creates it. */
   run(
-    type: string,
+    defined: DefinedType,
     actor: Actor<AnyStateMachine>,
     lease: Lease,
-    resumed: boolean,
-    decided = false,
+    creation: Omit<NewSaga, keyof SagaMove>,
+    from: {
+      /** Resumed from the log (a takeover or an adoption), not begun here. */
+      readonly resumed: boolean;
+      /** The log already says it compensates. */
+      readonly decided: boolean;
+      readonly rowExists: boolean;
+    },
   ): RunningSaga {
-    const gid = (actor.getSnapshot().context as SagaContext<unknown>).gid;
-    const writer = new ProgressWriter(
+    const type = defined.sagaType.type;
+    const gid = creation.gid;
+    const writer: ProgressWriter = new ProgressWriter(
       gid,
-      lease,
-      this.options.log,
-      () => progressOf(actor.getSnapshot(), actor.getPersistedSnapshot()),
-      (progress) => this.onWritten(saga, progress),
+      (move): Promise<boolean> => this.write(saga, move),
+      () => moveOf(actor.getSnapshot()),
+      (move) => this.settled(saga, move),
       () => this.lost(saga),
       this.options.logger,
     );
-    const saga = new RunningSaga(gid, type, lease, actor, writer, decided);
+    const saga: RunningSaga = new RunningSaga(
+      gid,
+      type,
+      lease,
+      actor,
+      writer,
+      from.decided,
+      from.rowExists,
+      creation,
+    );
     const subscription = actor.subscribe({
       next: (snapshot) => {
-        if (needsWriteNow(snapshot)) writer.markDirty();
+        const state = stateName(snapshot.value);
+        const carried = saga.takeCarried(state);
+        if (carried) this.settled(saga, carried);
+        else if (saga.uncarried) {
+          saga.uncarried = false;
+          writer.markDirty();
+        }
+        // The step this state calls will carry the move in its own transaction.
+        else if (defined.riding.has(defined.callingStates.get(state) ?? '')) return;
+        else if (needsWriteNow(snapshot)) writer.markDirty();
         else writer.markDeferred(Date.now());
       },
       error: (error) => this.options.logger.error({ err: error, gid, type }, 'saga actor failed'),
@@ -119,7 +168,7 @@ export class SagaRunner {
     });
     this.sagas.set(gid, saga);
     this.bySystem.set(actor.system, saga);
-    this.options.observer?.started?.(type, gid, resumed);
+    this.options.observer?.started?.(type, gid, from.resumed);
     actor.start();
     return saga;
   }
@@ -127,7 +176,7 @@ export class SagaRunner {
   /**
    * Works a saga claimed from the log. Whatever this process still held of it is stale (it lost the
    * lease, maybe to a process that moved the saga on, then claimed it back): that actor is dropped and
-   * the saga resumes from the record, under the new lease.
+   * the saga resumes from the record, under the new lease, its step state entered again.
    */
   resume(defined: DefinedType, record: SagaRecord, lease: Lease, reason: 'takeover' | 'adopted'): void {
     const stale = this.sagas.get(record.gid);
@@ -139,7 +188,7 @@ export class SagaRunner {
       this.end(stale, { status: 'released', gid: record.gid });
     }
     const actor = this.actorOf(defined, record.gid, {
-      snapshot: withRetryPolicy(record.snapshot, this.options.policy),
+      snapshot: snapshotOf(defined.machine, record, this.options.policy),
     });
     this.options.logger.info(
       {
@@ -155,19 +204,57 @@ export class SagaRunner {
       'resuming saga',
     );
     if (reason === 'takeover') this.options.observer?.takeover?.(record.type, record.gid);
-    this.run(record.type, actor, lease, true, record.status === 'compensating');
+    const creation = {
+      gid: record.gid,
+      type: record.type,
+      machineVersion: record.machineVersion,
+      input: record.input,
+      requestFingerprint: record.requestFingerprint,
+      subject: record.subject,
+      owner: lease.owner,
+      leaseMs: this.options.leaseMs,
+    };
+    this.run(defined, actor, lease, creation, {
+      resumed: true,
+      decided: record.status === 'compensating',
+      rowExists: true,
+    });
+    actor.send({ type: 'RESUME' });
   }
 
-  /** A step's branch call, through the gate of the saga that makes it. */
+  /**
+   * A step's branch call, through the gate of the saga that makes it. When the step rides, its rider
+   * writes the move the step's success makes, inside the branch's transaction.
+   */
   callStep<T>(
+    defined: DefinedType,
     system: SagaSystem,
-    info: StepCallInfo,
+    step: { readonly step: string; readonly op: SagaOp },
     signal: AbortSignal,
-    call: () => Promise<T>,
+    call: (alongside: BranchRider | undefined) => Promise<T>,
   ): Promise<T> {
     const saga = this.bySystem.get(system);
-    if (!saga) return Promise.reject(new Error(`no saga runs ${info.step} here`));
-    return this.options.gate.pass(saga, info, signal, call);
+    if (!saga) return Promise.reject(new Error(`no saga runs ${step.step} here`));
+    const rides = defined.riding.has(step.step);
+    return this.options.gate.pass(saga, { ...step, rides }, signal, async () => {
+      if (!rides) return call(undefined);
+      try {
+        const result = await call(this.rider(defined, saga, step));
+        if (!saga.rideCommitted()) {
+          // A wiring fault (the branch dropped its rider), not a failure: the move is written on its own.
+          this.options.logger.error(
+            { gid: saga.gid, type: saga.type, step: step.step },
+            'a riding step committed without the saga log; writing the move on its own',
+          );
+          saga.uncarried = true;
+        }
+        return result;
+      } catch (error) {
+        saga.rideAbandoned();
+        if (error instanceof LeaseLost) this.lost(saga);
+        throw error;
+      }
+    });
   }
 
   /** Stops working a saga here (final, lost, or released to another process). */
@@ -178,6 +265,7 @@ export class SagaRunner {
 
   /** The saga's lease is gone: another process works it now. */
   lost(saga: RunningSaga): void {
+    if (!saga.current) return;
     this.options.logger.warn(
       { gid: saga.gid, type: saga.type, owner: saga.lease.owner, generation: saga.lease.generation },
       'saga lease lost; stopped working it',
@@ -190,15 +278,53 @@ export class SagaRunner {
     for (const saga of this.sagas.values()) saga.writer.checkpoint(before);
   }
 
-  private onWritten(saga: RunningSaga, progress: SagaProgress): void {
-    if (progress.status !== 'pending') saga.markDecisionDurable();
-    if (!isFinalStatus(progress.status)) return;
+  /** The rider of one step call: the move the step's success makes, written with the branch. */
+  private rider(
+    defined: DefinedType,
+    saga: RunningSaga,
+    step: { readonly step: string; readonly op: SagaOp },
+  ): BranchRider {
+    // A row is created before the branch's effects (a login finds the registration that created its
+    // user row as the one created no later than the row); a row that exists is updated after them, so a
+    // refusal costs no write.
+    const first = !saga.rowExists;
+    const write = async (transaction: unknown, outcome: BarrierOutcome) => {
+      // An action that found its compensation first did nothing; the service refuses it after the
+      // commit, and the failure is written as any other.
+      if (outcome === 'hanging') return;
+      const target = defined.targets.get(step.step);
+      if (!target) throw new Error(`saga type ${saga.type} has no state calling ${step.step}`);
+      const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
+      const move = successMove(context, step.step, step.op, outcome, target);
+      if (saga.rowExists) await this.options.log.saveWithin(transaction, saga.gid, saga.lease, move);
+      else await this.options.log.createWithin(transaction, { ...saga.creation, ...move });
+      saga.ride(move);
+    };
+    return { first, write };
+  }
+
+  /** A write in a statement of its own: the row's first write creates it. */
+  private async write(saga: RunningSaga, move: SagaMove): Promise<boolean> {
+    if (!saga.rowExists) {
+      const created = await this.options.log.create({ ...saga.creation, ...move });
+      saga.rowExists = true;
+      // A create whose earlier answer was lost may have committed: the row is ours, so update it.
+      if (created === 'created') return true;
+    }
+    return this.options.log.save(saga.gid, saga.lease, move);
+  }
+
+  /** A move is in the log: the decision to compensate is durable; a final saga is done here. */
+  private settled(saga: RunningSaga, move: SagaMove): void {
+    if (move.status !== 'pending') saga.markDecisionDurable();
+    if (!isFinalStatus(move.status)) return;
     const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
     const result: SagaResult =
-      progress.status === 'succeeded'
+      move.status === 'succeeded'
         ? { status: 'succeeded', gid: saga.gid, results: context.results }
         : { status: 'aborted', gid: saga.gid, error: context.error };
     const durationMs = Date.now() - saga.startedAt;
+    this.options.finishedCounts.add(saga.type, result.status as 'succeeded' | 'aborted');
     this.options.observer?.finished?.(
       saga.type,
       saga.gid,

@@ -1,11 +1,13 @@
-import type { BranchOp } from '../../domain/branch.js';
+import type { SagaOp } from '../../domain/branch.js';
 import { aborted, type Deferred, deferred } from './deferred.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunningSaga } from './running-saga.js';
 
 export interface StepCallInfo {
   readonly step: string;
-  readonly op: BranchOp;
+  readonly op: SagaOp;
+  /** The saga's log rides in this step's transaction. */
+  readonly rides: boolean;
 }
 
 /**
@@ -13,8 +15,11 @@ export interface StepCallInfo {
  * A call goes through only while:
  * - its saga is still worked here, by the object that made the call (a saga claimed back after a
  *   partition is a new RunningSaga; the old actor's calls never pass);
- * - for a compensation, the decision to compensate is in the log (restored invokes re-run, so a decision
- *   that was not durable could be reversed by a restart);
+ * - when the step's transaction carries the saga's move, once the saga's own writes are done (so the
+ *   rider knows whether the row exists, and no two writes of one saga overlap);
+ * - otherwise, for a compensation, once the decision to compensate is in the log (a restart replays
+ *   from the log, so a decision not durable could be reversed after a compensation ran); a compensation
+ *   that rides carries the decision in its own transaction, atomically with its effect;
  * - this process holds its leases (see LeaseKeeper) and is not draining.
  */
 export class StepGate {
@@ -28,7 +33,7 @@ export class StepGate {
     private readonly observe?: (
       type: string,
       step: string,
-      op: BranchOp,
+      op: SagaOp,
       durationMs: number,
       ok: boolean,
     ) => void,
@@ -40,7 +45,8 @@ export class StepGate {
     signal: AbortSignal,
     call: () => Promise<T>,
   ): Promise<T> {
-    if (info.op !== 'action') await saga.decisionWritten(signal);
+    if (info.rides) await Promise.race([saga.writer.flush(), aborted(signal)]);
+    else if (info.op !== 'action') await saga.decisionWritten(signal);
     await this.lease.waitValid(signal);
     // A call that may not go through waits for its actor to stop, which cancels it.
     if (this.draining || !saga.current) await aborted(signal);

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import { barrierOutcomes } from '../../domain/branch.js';
-import type { SagaRecord } from '../../domain/saga.js';
-import { attemptOutcomes, type SagaContext, stepStatuses } from '../../machines/saga-context.js';
+import { type SagaRecord, stepStatuses, stepUnderWay } from '../../domain/saga.js';
+import { attemptOutcomes, type SagaDetail } from '../../machines/saga-context.js';
 import type { AnySagaType } from '../../machines/saga-type.js';
 import { Nullable, SagaStatusSchema } from './routes/saga-schemas.js';
 import { ErrorInfoSchema } from './schemas.js';
@@ -50,8 +50,9 @@ type StepView = SagaView['steps'][number];
 
 /** Every step of the saga's type, in the order it runs: actions first, then compensations. */
 export function describeSaga(record: SagaRecord, sagaType: AnySagaType | undefined): SagaView {
-  const context = (record.snapshot as { context?: SagaContext<unknown> } | null)?.context;
-  const progress = context?.steps ?? {};
+  const progress = record.progress.steps ?? {};
+  // The log keeps the timeline only once a step failed or a compensation ran (SagaDetail).
+  const history = (record.detail as SagaDetail | null)?.history ?? [];
   const order = Object.entries(sagaType?.branches ?? progress).map(([name, step]) => ({ name, op: step.op }));
   const steps = order
     .filter(({ name, op }) => op === 'action' || progress[name] !== undefined)
@@ -71,11 +72,11 @@ export function describeSaga(record: SagaRecord, sagaType: AnySagaType | undefin
     subject: record.subject,
     state: record.state,
     steps,
-    error: record.error,
-    lastError: record.lastError,
-    nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
+    error: record.progress.error ?? null,
+    lastError: record.progress.lastError ?? null,
+    nextAttemptAt: stepUnderWay(record.progress).nextAttemptAt?.toISOString() ?? null,
     input: sagaType ? sagaType.redactInput(record.input) : null,
-    timeline: (context?.history ?? []).map((entry) => ({
+    timeline: history.map((entry) => ({
       ...entry,
       op: entry.op === 'action' ? 'action' : 'compensate',
     })),

@@ -71,11 +71,7 @@ function registration(score = 1): { gid: string; input: RegisterInput } {
 }
 
 async function sagaRow(gid: string) {
-  const rows = await queryOnce(
-    database.url,
-    'SELECT status, state, owner, attempts FROM saga WHERE gid = ?',
-    [gid],
-  );
+  const rows = await queryOnce(database.url, 'SELECT status, state, owner FROM saga WHERE gid = ?', [gid]);
   return rows[0];
 }
 
@@ -345,9 +341,15 @@ describe('SagaCoordinator', () => {
     const { gid, input } = registration();
     const started = await saga.begin('register', gid, input);
     if (started.created) await started.result;
-    const [row] = await queryOnce(database.url, 'SELECT snapshot FROM saga WHERE gid = ?', [gid]);
-    const snapshot = typeof row?.snapshot === 'string' ? JSON.parse(row.snapshot) : row?.snapshot;
-    expect(snapshot.context.steps.saveUser).toMatchObject({ attempts: 3, status: 'succeeded' });
+    const [row] = await queryOnce(database.url, 'SELECT progress, detail FROM saga WHERE gid = ?', [gid]);
+    expect(JSON.parse(String(row?.progress)).steps.saveUser).toMatchObject({
+      attempts: 3,
+      status: 'succeeded',
+    });
+    // Failures keep the timeline: every attempt, in order.
+    expect(
+      JSON.parse(String(row?.detail)).history.map((entry: { outcome: string }) => entry.outcome),
+    ).toEqual(['retrying', 'retrying', 'succeeded', 'succeeded']);
   });
 
   it('compensates a refused registration newest branch first', async () => {

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSagaLog } from '../../../src/db/saga-log.js';
 import { createScoreStore } from '../../../src/db/score-store.js';
 import { createUserStore } from '../../../src/db/user-store.js';
 import { TransientFailure } from '../../../src/domain/errors.js';
-import type { SagaLog } from '../../../src/domain/saga.js';
+import type { ProgressRecord, SagaLog } from '../../../src/domain/saga.js';
 import { createScoreService } from '../../../src/domain/score-service.js';
 import { createSecretBox } from '../../../src/domain/secret-box.js';
 import { createUserService } from '../../../src/domain/user-service.js';
@@ -86,6 +85,9 @@ function partitionedLog(log: SagaLog) {
   const wrapped: SagaLog = {
     create: guard(log.create, 'writes'),
     save: guard(log.save, 'writes'),
+    createWithin: guard(log.createWithin, 'writes'),
+    saveWithin: guard(log.saveWithin, 'writes'),
+    countFinished: guard(log.countFinished, 'rest'),
     get: guard(log.get, 'rest'),
     renewLeases: guard(log.renewLeases, 'rest'),
     claimExpired: guard(log.claimExpired, 'rest'),
@@ -177,13 +179,8 @@ describe('fencing a coordinator that claims back a saga it still holds', () => {
 });
 
 describe('claims a process cannot run', () => {
-  const fixture = JSON.parse(
-    readFileSync(new URL('../fixtures/register-v1-snapshots.json', import.meta.url), 'utf8'),
-  ) as Record<string, { state: string; status: string; snapshot: { context: { input: unknown } } }>;
-
   it('leaves a saga of a version it does not have to a process that has it, at once', async () => {
     const log = createSagaLog(database.db);
-    const { snapshot } = fixture.pendingCalling!;
     const gid = `v2-${Date.now()}`;
     const input = { user: { id: 72, name: 'next version', gender: 'x' }, score: 5, sealedPasswordHash: null };
     await log.create({
@@ -197,12 +194,15 @@ describe('claims a process cannot run', () => {
       leaseMs: 1_000,
       status: 'pending',
       state: 'pending.calling',
-      snapshot: { ...snapshot, context: { ...snapshot.context, gid, input } },
-      results: {},
-      attempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-      error: null,
+      progress: {
+        deadline: Date.now() + 60_000,
+        results: {},
+        steps: {},
+        nextAttemptAt: null,
+        error: null,
+        lastError: null,
+      } as ProgressRecord,
+      detail: null,
     });
     await database.pool.query('UPDATE saga SET lease_expires_at = NOW(3) - INTERVAL 1 SECOND WHERE gid = ?', [
       gid,

@@ -72,13 +72,18 @@ describe('dashboard', () => {
     const count = (status: string) => page.locator(`#counts [data-status=${status}] .value`);
     await expect.poll(() => count('aborted').textContent()).toBe('3');
     expect(await count('succeeded').textContent()).toBe('2');
-    expect(await page.locator('#abort-rate').textContent()).toBe('abort rate 60.0 %');
+    // Finished sagas reach the per-minute counts within two seconds; the page refreshes every three.
+    await expect
+      .poll(() => page.locator('#abort-rate').textContent(), { timeout: 10_000 })
+      .toBe('abort rate 60.0 %');
     await page.screenshot({ path: new URL('dashboard-overview.png', ARTIFACTS).pathname, fullPage: true });
 
     // The overview refreshes by itself: a saga finishing now shows up without a reload.
     await register(7006, 'Eve', 1);
     await expect.poll(() => count('succeeded').textContent(), { timeout: 10_000 }).toBe('3');
-    expect(await page.locator('#abort-rate').textContent()).toBe('abort rate 50.0 %');
+    await expect
+      .poll(() => page.locator('#abort-rate').textContent(), { timeout: 10_000 })
+      .toBe('abort rate 50.0 %');
 
     // The list, filtered, then a search by user id.
     await page.click('#counts [data-status=aborted]');

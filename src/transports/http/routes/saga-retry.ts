@@ -38,7 +38,8 @@ export const sagaRetryRoute: FastifyPluginAsyncTypebox<SagaRetryRouteOptions> = 
     },
     async (request, reply) => {
       const { gid } = request.params;
-      const record = await log.get(gid);
+      // A saga whose first step has not committed has no row yet: this process may still be running it.
+      const record = (await log.get(gid)) ?? coordinator.runningRecord(gid);
       if (!record) throw new NotFound('saga_not_found', `no saga ${gid}`);
       if (isFinalStatus(record.status)) {
         throw new BusinessFailure('saga_final', `saga ${gid} is ${record.status}; there is nothing to retry`);

@@ -60,7 +60,8 @@ export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (
       },
     },
     async (request) => {
-      const record = await log.get(request.params.gid);
+      // A saga whose first step has not committed has no row yet: this process may still be running it.
+      const record = (await log.get(request.params.gid)) ?? coordinator.runningRecord(request.params.gid);
       if (!record) throw new NotFound('saga_not_found', `no saga ${request.params.gid}`);
       return describeSaga(record, coordinator.sagaType(record.type));
     },
