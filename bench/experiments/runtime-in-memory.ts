@@ -1,20 +1,28 @@
 // The saga runtime's own CPU per saga, with no database and no network: the real coordinator and the
 // real register saga over the real user and score services, whose stores and branch barriers are Maps,
 // and a saga log that is a Map too (it serialises what it is given to JSON, as any durable log must;
-// --skip-json keeps the objects as they are).
+// --skip-json keeps the objects as they are). The services ride the log in their branches, as the
+// monolith's do (--separate-log: the log written in writes of its own, as for remote services).
 // What is left is the runtime (XState actors, the coordinator, the progress writer) and the services'
 // own code around their SQL. Register sagas at C = --concurrency for --sagas after --warmup, in rounds;
 // prints sagas/s and CPU ms per saga (process.cpuUsage over the measured sagas).
 // `npm run -s build && node dist/bench/experiments/runtime-in-memory.js [--sagas 20000] [--warmup 2000]
-//   [--rounds 3] [--concurrency 32] [--skip-json]`; writes bench/results/experiment-runtime-in-memory-<time>.json.
+//   [--rounds 3] [--concurrency 32] [--skip-json] [--separate-log]`; writes bench/results/experiment-runtime-in-memory-<time>.json.
 // It replaces the unkept /tmp probe behind NOTES' "0.18 ms per saga" (2026-11-26).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BranchGuard, BranchRef } from '../../src/domain/branch.js';
+import type { BranchGuard, BranchRef, BranchRider } from '../../src/domain/branch.js';
 import { BusinessFailure } from '../../src/domain/errors.js';
-import type { Lease, NewSaga, SagaLog, SagaProgress, SagaRecord } from '../../src/domain/saga.js';
-import { isFinalStatus } from '../../src/domain/saga.js';
+import {
+  isFinalStatus,
+  type Lease,
+  LeaseLost,
+  type NewSaga,
+  type SagaLog,
+  type SagaMove,
+  type SagaRecord,
+} from '../../src/domain/saga.js';
 import type { UserScore } from '../../src/domain/score.js';
 import { createScoreService, type ScoreWrites } from '../../src/domain/score-service.js';
 import { createSecretBox } from '../../src/domain/secret-box.js';
@@ -34,23 +42,34 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     concurrency: { type: 'string' },
     'skip-json': { type: 'boolean', default: false },
+    'separate-log': { type: 'boolean', default: false },
   },
 });
 const serialise = values['skip-json'] !== true;
+const riding = values['separate-log'] !== true;
 const sagas = Number(values.sagas ?? 20_000);
 const warmup = Number(values.warmup ?? 2_000);
 const rounds = Number(values.rounds ?? 3);
 const concurrency = Number(values.concurrency ?? 32);
 
-/** A branch barrier over a Set: the first call of an op runs its work, a repeat is a duplicate. */
+/**
+ * A branch barrier over a Set: the first call of an op runs its work, a repeat is a duplicate. A rider
+ * (the saga log riding the branch) is written before or after the work, as db/barrier.ts does.
+ */
 function memoryGuard<Scope>(scope: Scope): BranchGuard<Scope> {
   const seen = new Set<string>();
   return {
-    async run(branch: BranchRef, work) {
+    async run(branch: BranchRef, work, alongside?: BranchRider) {
       const key = `${branch.transType}/${branch.gid}/${branch.branchId}/${branch.op}`;
-      if (seen.has(key)) return { outcome: 'duplicate' };
+      if (seen.has(key)) {
+        await alongside?.write(null, 'duplicate');
+        return { outcome: 'duplicate' };
+      }
       seen.add(key);
-      return { outcome: 'done', value: await work(scope) };
+      if (alongside?.first) await alongside.write(null, 'done');
+      const value = await work(scope);
+      if (alongside && !alongside.first) await alongside.write(null, 'done');
+      return { outcome: 'done', value };
     },
   };
 }
@@ -102,37 +121,39 @@ function memoryLog(): SagaLog {
   const write = (record: SagaRecord) =>
     rows.set(record.gid, {
       record,
-      json: serialise
-        ? JSON.stringify([record.snapshot, record.input, record.results, record.lastError, record.error])
-        : '',
+      json: serialise ? JSON.stringify([record.input, record.progress, record.detail]) : '',
     });
   const owns = (record: SagaRecord, lease: Lease) =>
     record.owner === lease.owner && record.leaseGeneration === lease.generation;
+  const create = (saga: NewSaga): 'created' | 'exists' => {
+    if (rows.has(saga.gid)) return 'exists';
+    const now = new Date();
+    const { leaseMs, ...fields } = saga;
+    write({
+      ...fields,
+      leaseGeneration: 1,
+      leaseExpiresAt: new Date(now.getTime() + leaseMs),
+      finishedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return 'created';
+  };
+  const save = (gid: string, lease: Lease, move: SagaMove): boolean => {
+    const row = rows.get(gid);
+    if (!row || !owns(row.record, lease)) return false;
+    const now = new Date();
+    write({ ...row.record, ...move, finishedAt: isFinalStatus(move.status) ? now : null, updatedAt: now });
+    return true;
+  };
   return {
-    async create(saga: NewSaga) {
-      if (rows.has(saga.gid)) return 'exists';
-      const now = new Date();
-      write({
-        ...saga,
-        leaseGeneration: 1,
-        leaseExpiresAt: new Date(now.getTime() + saga.leaseMs),
-        finishedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-      return 'created';
+    create: async (saga) => create(saga),
+    save: async (gid, lease, move) => save(gid, lease, move),
+    async createWithin(_transaction, saga) {
+      if (create(saga) === 'exists') throw new Error(`saga ${saga.gid} exists`);
     },
-    async save(gid: string, lease: Lease, progress: SagaProgress) {
-      const row = rows.get(gid);
-      if (!row || !owns(row.record, lease)) return false;
-      const now = new Date();
-      write({
-        ...row.record,
-        ...progress,
-        finishedAt: isFinalStatus(progress.status) ? now : null,
-        updatedAt: now,
-      });
-      return true;
+    async saveWithin(_transaction, gid, lease, move) {
+      if (!save(gid, lease, move)) throw new LeaseLost(gid);
     },
     get: async (gid) => rows.get(gid)?.record,
     renewLeases: async (owner) =>
@@ -140,6 +161,7 @@ function memoryLog(): SagaLog {
         .length,
     claimExpired: async () => [],
     release: async () => 0,
+    countFinished: async () => {},
     stillOwned: async (owner, gids) => new Set(gids.filter((gid) => rows.get(gid)?.record.owner === owner)),
   };
 }
@@ -153,7 +175,7 @@ async function round(): Promise<{ sagasPerSec: number; cpuMsPerSaga: number; err
     policy: { baseMs: 100, factor: 2, maxMs: 5_000 },
     alertRetryLimit: 10,
   });
-  coordinator.define(registerSaga, memoryServices());
+  coordinator.define(registerSaga, memoryServices(), riding ? ['users', 'scores'] : []);
   await coordinator.start();
   let next = 0;
   let errors = 0;
@@ -187,7 +209,7 @@ async function round(): Promise<{ sagasPerSec: number; cpuMsPerSaga: number; err
 const machine = await describeMachine();
 console.log(
   `runtime-in-memory: ${rounds} rounds of ${sagas} register sagas after ${warmup}, C = ${concurrency}` +
-    `${serialise ? '' : ', log not serialised'}; ` +
+    `${serialise ? '' : ', log not serialised'}${riding ? ', log riding the branches' : ', log in writes of its own'}; ` +
     `${machine.cores} cores (${machine.cpuModel}), commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
 );
 const results = [];
@@ -204,7 +226,7 @@ const file = join(
 );
 writeFileSync(
   file,
-  `${JSON.stringify({ experiment: 'runtime-in-memory', options: { sagas, warmup, rounds, concurrency, serialise }, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ experiment: 'runtime-in-memory', options: { sagas, warmup, rounds, concurrency, serialise, riding }, machine, results }, null, 2)}\n`,
 );
 console.log(`written to ${file}`);
 process.exit(0);
