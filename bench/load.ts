@@ -1,7 +1,7 @@
 // The HTTP load generator, in its own process so it does not share a CPU queue with the service.
 // Closed loop over undici keep-alive connections; result sent to the parent over IPC.
 import { Pool } from 'undici';
-import { runClosedLoop } from './lib/closed-loop.js';
+import { runClosedLoop, runCount } from './lib/closed-loop.js';
 import { mintToken } from './lib/jwt.js';
 
 export interface LoadArgs {
@@ -16,6 +16,10 @@ export interface LoadArgs {
   readonly score: number;
   readonly jwtSecret: string;
   readonly password: string;
+  /** Exactly this many operations instead of a timed window (warmupMs and durationMs are then ignored). */
+  readonly count?: number;
+  /** register: the status that counts as done (default 201, or 422 for score 10; 202 for held sagas). */
+  readonly expectStatus?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as LoadArgs;
@@ -49,7 +53,7 @@ const operation = (n: number): Promise<void> => {
         gender: id % 2 ? 'female' : 'male',
         score: args.score,
       });
-      return call('POST', '/register', args.score === 10 ? 422 : 201, json, body);
+      return call('POST', '/register', args.expectStatus ?? (args.score === 10 ? 422 : 201), json, body);
     }
     case 'read':
       return call('GET', '/user', 200, { authorization: `Bearer ${tokens[n % tokens.length]}` });
@@ -60,10 +64,13 @@ const operation = (n: number): Promise<void> => {
   }
 };
 
-const result = await runClosedLoop(
-  { concurrency: args.concurrency, warmupMs: args.warmupMs, durationMs: args.durationMs },
-  operation,
-);
+const result =
+  args.count === undefined
+    ? await runClosedLoop(
+        { concurrency: args.concurrency, warmupMs: args.warmupMs, durationMs: args.durationMs },
+        operation,
+      )
+    : await runCount(args.count, args.concurrency, operation);
 await pool.close();
 process.send?.({ ok: true, result });
 process.disconnect?.();

@@ -1,31 +1,41 @@
 // `npm run bench`: every scenario against one database server, in one run, so ratios compare like
 // with like. See README (Performance) and bench/NOTES.md.
-import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { MigrationSetName } from '../src/db/migration-sets.js';
 import { benchDatabase, countRows } from './lib/bench-db.js';
-import type { LoopResult } from './lib/closed-loop.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMeter, databasePid, rssMb } from './lib/proc-stats.js';
-import { benchScript, loaderFlags, resultsDir } from './lib/scripts.js';
+import { combineRounds, inWorker, measureServices, type Row, runLoad, type Window } from './lib/measure.js';
+import { memoryThroughService } from './lib/memory-scenario.js';
+import { orderDrawer, parseSeed } from './lib/order.js';
+import { benchScript, resultsDir } from './lib/scripts.js';
 import {
   freePort,
   JWT_SECRET,
   ROOT,
   type RunningProcess,
   registerUsers,
+  startMonolith,
   startService,
   waitForHttp,
   waitForPort,
 } from './lib/services.js';
-import { runWorker } from './lib/spawn-worker.js';
 import type { LoadArgs } from './load.js';
 
-const ALL = ['baseline', 'log-floor', 'engine', 'http', 'split', 'abort', 'read', 'login', 'memory'] as const;
+const ALL = [
+  'baseline',
+  'baseline-packed',
+  'log-floor',
+  'engine',
+  'http',
+  'split',
+  'abort',
+  'read',
+  'login',
+  'memory',
+] as const;
 type Scenario = (typeof ALL)[number];
 
 const { values } = parseArgs({
@@ -37,6 +47,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     'pool-size': { type: 'string', default: '16' },
     rounds: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -49,6 +60,13 @@ const warmupMs = 1000 * Number(values.warmup ?? (quick ? 2 : 5));
 // ratio of two figures measured minutes apart would measure the drift. Every round starts fresh
 // processes, so each gets the full warm-up.
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+// Each round runs the scenarios in its own order, drawn from this seed (printed and stored; `--seed N`
+// repeats a run's orders), so no scenario always runs first, or always right after another.
+const seed = parseSeed(values.seed);
+if (typeof seed === 'string') {
+  console.error(seed);
+  process.exit(2);
+}
 const chosen = (values.scenarios?.split(',') ?? ALL.filter((s) => !(quick && s === 'memory'))) as Scenario[];
 for (const scenario of chosen) {
   if (!ALL.includes(scenario)) {
@@ -65,54 +83,24 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2);
 }
 
-interface Row extends Partial<LoopResult> {
-  scenario: string;
-  cpuSeconds?: number;
-  cpuMsPerOp?: number;
-  peakRssMb?: number;
-  ratio?: number | null;
-  ratioTo?: string;
-  notes?: string;
-  [key: string]: unknown;
-}
-
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const tag = `bench_${Date.now().toString(36)}`;
-/** One measurement: the load runs `warmupMs` unmeasured, then `durationMs` measured. */
-interface Window {
-  readonly warmupMs: number;
-  readonly durationMs: number;
-}
 const fullWindow: Window = { warmupMs, durationMs };
 
 async function freshDatabase(name: string, sets: MigrationSetName[] = ['user', 'score', 'barrier', 'saga']) {
   return benchDatabase(`${tag}_${name}`, sets);
 }
 
-function runLoad(
+function load(
   window: Window,
   args: Omit<LoadArgs, 'concurrency' | 'warmupMs' | 'durationMs'> & Partial<LoadArgs>,
 ) {
-  return new Promise<LoopResult>((resolve, reject) => {
-    const child = fork(benchScript('load'), [JSON.stringify({ concurrency, ...window, ...args })], {
-      cwd: ROOT,
-      execArgv: [...loaderFlags],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let done = false;
-    child.on('message', (message: { result: LoopResult }) => {
-      done = true;
-      resolve(message.result);
-    });
-    child.on('exit', (code) => {
-      if (!done) reject(new Error(`load generator exited with ${code}`));
-    });
-  });
+  return runLoad({ concurrency, ...window, ...args });
 }
 
 /** `POST /register` without a password (hashing is measured by `login`), as http and split send it. */
 function registrationLoad(window: Window, url: string) {
-  return runLoad(window, {
+  return load(window, {
     url,
     kind: 'register',
     idOffset: 0,
@@ -123,20 +111,6 @@ function registrationLoad(window: Window, url: string) {
   });
 }
 
-const dbPid = databasePid();
-
-/** An in-process scenario in its own process; the database server's CPU metered over its window. */
-async function inWorker(scenario: string, databaseUrl: string, window: Window): Promise<Row> {
-  const meter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  let dbCpuSeconds = 0;
-  const args = { scenario, databaseUrl, concurrency, poolSize, ...window };
-  const result = await runWorker<Row>(args, [], (phase) => {
-    if (phase === 'start') meter.start();
-    else dbCpuSeconds = meter.stop();
-  });
-  return { ...result, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
-}
-
 /** An in-process scenario on a fresh database; says if any saga was left non-final. */
 async function inWorkerScenario(
   window: Window,
@@ -145,94 +119,41 @@ async function inWorkerScenario(
   notes: string,
 ): Promise<Row[]> {
   const db = await freshDatabase(scenario, sets);
-  const result = await inWorker(scenario, db.url, window);
+  const result = await inWorker({ scenario, databaseUrl: db.url, concurrency, poolSize, ...window });
   const hasSagas = sets === undefined || sets.includes('saga');
   const left = hasSagas ? await countRows(db.url, 'saga', "status NOT IN ('succeeded','aborted')") : 0;
   await db.drop();
   return [{ ...result, scenario, notes: left > 0 ? `${notes}; non-final sagas left: ${left}` : notes }];
 }
 
-/** Measures the service processes' CPU over the load's measurement window (warm-up excluded). */
-async function measureServices(
-  pids: number[],
-  load: () => Promise<LoopResult>,
-  window: Window,
-): Promise<Row> {
-  const meter = cpuMeter(pids);
-  const dbMeter = cpuMeter(dbPid === undefined ? [] : [dbPid]);
-  const started = load();
-  await sleep(window.warmupMs);
-  meter.start();
-  dbMeter.start();
-  await sleep(window.durationMs);
-  const cpuSeconds = meter.stop();
-  const dbCpuSeconds = dbMeter.stop();
-  const result = await started;
-  const peakRssMb = pids.reduce((sum, pid) => sum + rssMb(pid).peak, 0);
-  return { scenario: '', ...result, cpuSeconds, peakRssMb, ...(dbPid === undefined ? {} : { dbCpuSeconds }) };
-}
-
-/**
- * One row from rounds of the same load: counts, seconds and CPU summed, peak RSS the highest, and each
- * latency percentile the median of the rounds' (percentiles of rounds cannot be merged exactly).
- */
-function combineRounds(rounds: readonly Row[]): Row {
-  const sum = (pick: (row: Row) => number | undefined) =>
-    rounds.reduce((total, row) => total + (pick(row) ?? 0), 0);
-  const median = (pick: (row: Row) => number | undefined) => {
-    const values = rounds.map((row) => pick(row) ?? 0).sort((a, b) => a - b);
-    const middle = values.length >> 1;
-    return values.length % 2
-      ? (values[middle] ?? 0)
-      : ((values[middle - 1] ?? 0) + (values[middle] ?? 0)) / 2;
-  };
-  const completed = sum((row) => row.completed);
-  const seconds = sum((row) => row.seconds);
-  const first = rounds[0] as Row;
-  return {
-    ...first,
-    completed,
-    seconds,
-    completedPerSec: seconds > 0 ? completed / seconds : 0,
-    errors: sum((row) => row.errors),
-    p50Ms: median((row) => row.p50Ms),
-    p90Ms: median((row) => row.p90Ms),
-    p99Ms: median((row) => row.p99Ms),
-    maxMs: Math.max(...rounds.map((row) => row.maxMs ?? 0)),
-    cpuSeconds: sum((row) => row.cpuSeconds),
-    peakRssMb: Math.max(...rounds.map((row) => row.peakRssMb ?? 0)),
-    ...(first.dbCpuSeconds === undefined ? {} : { dbCpuSeconds: sum((row) => row.dbCpuSeconds as number) }),
-    errorSamples: rounds.flatMap((row) => (row.errorSamples as string[] | undefined) ?? []).slice(0, 5),
-    notes: [...new Set(rounds.map((row) => row.notes).filter(Boolean))].join('; '),
-  };
-}
-
-async function monolith(databaseUrl: string, extra: Record<string, string> = {}) {
-  const port = await freePort();
-  const service = startService({
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    DB_POOL_SIZE: String(poolSize),
-    ...extra,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`, service);
-  return { service, url };
+function monolith(databaseUrl: string, env: Record<string, string> = {}) {
+  return startMonolith(databaseUrl, { poolSize, env });
 }
 
 async function stopAll(processes: RunningProcess[]) {
   await Promise.all(processes.map((process) => process.stop()));
 }
 
-const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
+/** What a round decided besides the order of the scenarios: which half of `read` goes first. */
+interface RoundPlan {
+  readonly order: readonly Scenario[];
+  readonly readBareFirst: boolean;
+}
+
+const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<Row[]>> = {
   baseline: (window) =>
     inWorkerScenario(
       window,
       'baseline',
       ['user', 'score', 'barrier'],
       'two branch transactions (barrier + row) over mysql2, no coordinator',
+    ),
+  'baseline-packed': (window) =>
+    inWorkerScenario(
+      window,
+      'baseline-packed',
+      ['user', 'score', 'barrier'],
+      "baseline's two transactions, each sent in one packet (multi-statement query, values bound by mysql2)",
     ),
   'log-floor': (window) =>
     inWorkerScenario(
@@ -309,7 +230,7 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
       },
     ];
   },
-  async read(window) {
+  async read(window, plan) {
     const db = await freshDatabase('read');
     const { service, url } = await monolith(db.url);
     const users = 1000;
@@ -328,13 +249,19 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     const bare = startService({ PORT: String(barePort) }, benchScript('bare-jwt-server'));
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitForPort(barePort, bare);
-    // Both servers up, measured back to back (see rounds).
-    const cached = await measureServices([service.pid], () => runLoad(window, args), window);
-    const bareRow = await measureServices(
-      [bare.pid],
-      () => runLoad(window, { ...args, url: bareUrl }),
-      window,
-    );
+    // Both servers up, measured back to back (see rounds), in the order the round drew.
+    const measureCached = () => measureServices([service.pid], () => load(window, args), window);
+    const measureBare = () =>
+      measureServices([bare.pid], () => load(window, { ...args, url: bareUrl }), window);
+    let bareRow: Row;
+    let cached: Row;
+    if (plan.readBareFirst) {
+      bareRow = await measureBare();
+      cached = await measureCached();
+    } else {
+      cached = await measureCached();
+      bareRow = await measureBare();
+    }
     await stopAll([service, bare]);
     await db.drop();
     return [
@@ -362,7 +289,7 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     const row = await measureServices(
       [service.pid],
       () =>
-        runLoad(window, {
+        load(window, {
           url,
           kind: 'login',
           idOffset: 0,
@@ -385,44 +312,61 @@ const scenarios: Record<Scenario, (window: Window) => Promise<Row[]>> = {
     ];
   },
   async memory() {
-    const db = await freshDatabase('memory');
     const plan = quick
-      ? { total: 20_000, sampleAt: 2_000, inFlight: 2_000 }
-      : { total: 100_000, sampleAt: 10_000, inFlight: 10_000 };
-    const result = await runWorker<Record<string, number>>(
-      { scenario: 'memory', databaseUrl: db.url, concurrency, poolSize, ...fullWindow, memory: plan },
-      ['--expose-gc'],
-    );
-    await db.drop();
-    const growth = (result.rssAtTotalMb ?? 0) / (result.rssAtSampleMb ?? 1) - 1;
+      ? { total: 20_000, sampleAt: 2_000, inFlight: 2_000, holdMs: 30_000 }
+      : { total: 100_000, sampleAt: 10_000, inFlight: 10_000, holdMs: 120_000 };
+    const result = await memoryThroughService(plan, {
+      concurrency,
+      poolSize,
+      databaseName: `${tag}_memory`,
+    });
+    const growth = result.rssAtTotalMb / result.rssAtSampleMb - 1;
+    const held = result.inFlightHeld === plan.inFlight ? '' : ` (only ${result.inFlightHeld} held at once)`;
     return [
       {
         scenario: 'memory',
         ...result,
         notes:
-          `RSS after ${plan.total} sagas vs after ${plan.sampleAt}: ${(growth * 100).toFixed(1)}% (target ≤ 10%); ` +
-          `${result.inFlightRunning} sagas in flight at once: ${fmt(result.rssInFlightMb, 0)} MB RSS (target < 300 MB)`,
+          `shipped service over HTTP; RSS after a full GC: after ${plan.total} sagas vs after ${plan.sampleAt}: ` +
+          `${(growth * 100).toFixed(1)}% (target ≤ 10%); ${plan.inFlight} sagas in flight at once${held}: ` +
+          `${fmt(result.rssInFlightMb, 0)} MB RSS (target ≤ 250 MB; ${fmt(result.rssInFlightRawMb, 0)} MB before the GC), ` +
+          `${fmt(result.heapPerSagaKb)} KB of heap each; ${result.inFlightSucceeded} of them succeeded after the hold`,
       },
     ];
   },
 };
 
+/** The scenarios an engine-like row is compared with: the ordinary baseline, and the one sending each transaction in one packet. */
+const ENGINE_LIKE = ['log-floor', 'engine', 'http', 'split', 'abort'];
+
 function withRatios(rows: Row[]): Row[] {
-  const base = rows.find((row) => row.scenario === 'baseline')?.completedPerSec;
-  const bare = rows.find((row) => row.scenario === 'read-bare')?.completedPerSec;
+  const rate = (scenario: string) => rows.find((row) => row.scenario === scenario)?.completedPerSec;
+  const base = rate('baseline');
+  const packed = rate('baseline-packed');
+  const bare = rate('read-bare');
   return rows.map((row) => {
-    const cpuMsPerOp =
-      row.cpuSeconds !== undefined && row.completed ? (1000 * row.cpuSeconds) / row.completed : undefined;
+    const perOp = (value: number | undefined) =>
+      value !== undefined && row.completed ? value / row.completed : undefined;
+    const cpuMsPerOp = perOp(row.cpuSeconds === undefined ? undefined : 1000 * row.cpuSeconds);
+    // From the row's own counts (a row combined from rounds carries its first round's per-op figures);
+    // the memory row, which has no completed count, brings its own.
+    const redoBytesPerOp = perOp(row.server?.redoBytes) ?? row.redoBytesPerOp;
+    const statementsPerOp = perOp(row.server?.statements.all) ?? row.statementsPerOp;
+    const done = row.completedPerSec ?? 0;
     let ratio: number | null = null;
     let ratioTo: string | undefined;
-    if (['log-floor', 'engine', 'http', 'split', 'abort'].includes(row.scenario) && base)
-      [ratio, ratioTo] = [(row.completedPerSec ?? 0) / base, 'baseline'];
-    if (row.scenario === 'read' && bare) [ratio, ratioTo] = [(row.completedPerSec ?? 0) / bare, 'read-bare'];
+    if ((ENGINE_LIKE.includes(row.scenario) || row.scenario === 'baseline-packed') && base)
+      [ratio, ratioTo] = [done / base, 'baseline'];
+    if (row.scenario === 'read' && bare) [ratio, ratioTo] = [done / bare, 'read-bare'];
+    const ratioPacked = ENGINE_LIKE.includes(row.scenario) && packed ? done / packed : undefined;
     return {
       ...row,
       ...(cpuMsPerOp === undefined ? {} : { cpuMsPerOp }),
+      ...(redoBytesPerOp === undefined ? {} : { redoBytesPerOp }),
+      ...(statementsPerOp === undefined ? {} : { statementsPerOp }),
       ratio,
       ...(ratioTo ? { ratioTo } : {}),
+      ...(ratioPacked === undefined ? {} : { ratioPacked }),
     };
   });
 }
@@ -435,6 +379,7 @@ function printTable(rows: Row[]) {
     'scenario',
     'done/s',
     'ratio',
+    'vs packed',
     'p50 ms',
     'p90 ms',
     'p99 ms',
@@ -442,6 +387,8 @@ function printTable(rows: Row[]) {
     'CPU s',
     'CPU ms/op',
     'DB CPU ms/op',
+    'stmts/op',
+    'redo B/op',
     'peak RSS MB',
   ];
   const lines = rows
@@ -450,6 +397,7 @@ function printTable(rows: Row[]) {
       row.scenario,
       fmt(row.completedPerSec, 0),
       row.ratio === null || row.ratio === undefined ? '' : `${row.ratio.toFixed(2)} (${row.ratioTo})`,
+      fmt(row.ratioPacked as number | undefined, 2),
       fmt(row.p50Ms),
       fmt(row.p90Ms),
       fmt(row.p99Ms),
@@ -457,8 +405,10 @@ function printTable(rows: Row[]) {
       fmt(row.cpuSeconds),
       fmt(row.cpuMsPerOp, 2),
       row.dbCpuSeconds !== undefined && row.completed
-        ? fmt((1000 * (row.dbCpuSeconds as number)) / row.completed, 2)
+        ? fmt((1000 * row.dbCpuSeconds) / row.completed, 2)
         : '',
+      fmt(row.statementsPerOp, 1),
+      fmt(row.redoBytesPerOp, 0),
       fmt(row.peakRssMb, 0),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]?.length ?? 0)));
@@ -466,71 +416,118 @@ function printTable(rows: Row[]) {
   console.log(show(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(show(line));
+  const list = (values: unknown) => (values as number[]).map((ratio) => ratio.toFixed(2)).join(', ');
   for (const row of rows) {
-    const perRound = row.roundRatios as number[] | undefined;
-    if (perRound)
-      console.log(`${row.scenario}: ratio by round ${perRound.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+    if (row.roundRatios)
+      console.log(
+        `${row.scenario}: ratio by round ${list(row.roundRatios)}` +
+          (row.roundRatiosPacked ? `; vs packed ${list(row.roundRatiosPacked)}` : ''),
+      );
   }
   for (const row of rows) {
-    if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
+    if (row.scenario === 'memory') console.log(`memory: ${row.notes}`);
+    else if (row.completedPerSec === undefined) console.log(`${row.scenario}: ${JSON.stringify(row)}`);
     if (row.errorSamples?.length) console.log(`${row.scenario} errors: ${row.errorSamples.join(' | ')}`);
   }
+  for (const row of rows) {
+    const counts = row.server?.statements;
+    if (!counts || !row.completed) continue;
+    const per = (value: number) => (value / (row.completed as number)).toFixed(2);
+    console.log(
+      `${row.scenario}: statements per op ${per(counts.all)}: INSERT ${per(counts.insert)}, UPDATE ${per(counts.update)}, ` +
+        `DELETE ${per(counts.delete)}, SELECT ${per(counts.select)}, COMMIT ${per(counts.commit)}, ROLLBACK ${per(counts.rollback)}`,
+    );
+  }
+  const redoOf = (scenario: string) => rows.find((row) => row.scenario === scenario)?.redoBytesPerOp;
+  const baselineRedo = redoOf('baseline') ?? redoOf('baseline-packed');
+  // Two small transactions (four rows, their index entries and undo, two commits) write a few hundred
+  // bytes to a few KB of redo: far outside that, another client wrote to the server during the window.
+  if (baselineRedo !== undefined && (baselineRedo < 200 || baselineRedo > 5_000))
+    console.log(
+      `redo: baseline wrote ${baselineRedo.toFixed(0)} bytes per registration, outside the 200 to 5,000 expected: ` +
+        'was another client writing to the server?',
+    );
 }
 
-async function timed(scenario: Scenario, window: Window): Promise<Row[]> {
+async function timed(scenario: Scenario, window: Window, plan: RoundPlan): Promise<Row[]> {
   process.stdout.write(`  ${scenario} ... `);
   const started = Date.now();
-  const rows = await scenarios[scenario](window);
+  const rows = await scenarios[scenario](window, plan);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
   return rows;
 }
 
-/** The rounds' rows of each scenario as one row (combineRounds), in the order they ran. */
+/** Where a row goes in the table: the scenarios' own order, read's yardstick just before it. */
+function tablePosition(scenario: string): number {
+  return scenario === 'read-bare' ? ALL.indexOf('read') - 0.5 : ALL.indexOf(scenario as Scenario);
+}
+
+/** The rounds' rows of each scenario as one row (combineRounds), in the table's order. */
 function combineRoundRows(rowsByRound: readonly Row[][]): Row[] {
   const byScenario = new Map<string, Row[]>();
   for (const rowsOfRound of rowsByRound) {
     for (const row of rowsOfRound)
       byScenario.set(row.scenario, [...(byScenario.get(row.scenario) ?? []), row]);
   }
-  return [...byScenario.values()].map((rowsOfScenario) =>
-    rowsOfScenario.length === 1 ? (rowsOfScenario[0] as Row) : combineRounds(rowsOfScenario),
-  );
+  return [...byScenario.values()]
+    .map((rowsOfScenario) =>
+      rowsOfScenario.length === 1 ? (rowsOfScenario[0] as Row) : combineRounds(rowsOfScenario),
+    )
+    .sort((a, b) => tablePosition(a.scenario) - tablePosition(b.scenario));
 }
 
 const machine = await describeMachine();
 console.log(
   `bench: ${chosen.join(', ')}; concurrency ${concurrency}, warm-up ${warmupMs / 1000} s, ${durationMs / 1000} s each` +
-    `${rounds > 1 ? ` in ${rounds} rounds` : ''}; ` +
+    `${rounds > 1 ? ` in ${rounds} rounds` : ''}; seed ${seed}; ` +
     `${machine.cores} cores (${machine.cpuModel}), ${machine.database.version}, commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}`,
 );
 /** Scenarios without a ratio run once, with the whole window; the others take turns in rounds. */
 const unrounded: readonly Scenario[] = ['login', 'memory'];
 const roundRobin = chosen.filter((scenario) => !unrounded.includes(scenario));
 const roundWindow: Window = { warmupMs, durationMs: durationMs / rounds };
+const draw = orderDrawer(seed);
+const plans: RoundPlan[] = Array.from({ length: roundRobin.length > 0 ? rounds : 0 }, () => ({
+  order: draw.shuffled(roundRobin),
+  readBareFirst: draw.coin(),
+}));
 const rowsByRound: Row[][] = [];
-for (let round = 0; round < rounds && roundRobin.length > 0; round++) {
-  if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
+for (const [round, plan] of plans.entries()) {
+  const readOrder = plan.order.includes('read')
+    ? ` (read: ${plan.readBareFirst ? 'bare first' : 'bare second'})`
+    : '';
+  console.log(`round ${round + 1} of ${rounds}: ${plan.order.join(', ')}${readOrder}`);
   const rowsOfRound: Row[] = [];
-  for (const scenario of roundRobin) rowsOfRound.push(...(await timed(scenario, roundWindow)));
+  for (const scenario of plan.order) rowsOfRound.push(...(await timed(scenario, roundWindow, plan)));
   rowsByRound.push(withRatios(rowsOfRound));
 }
 const rows: Row[] = combineRoundRows(rowsByRound);
 for (const scenario of chosen.filter((s) => unrounded.includes(s)))
-  rows.push(...(await timed(scenario, fullWindow)));
-const results = withRatios(rows).map((row) => {
-  const perRound = rowsByRound.map(
-    (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.ratio,
-  );
-  return perRound.length > 1 && perRound.every((ratio) => typeof ratio === 'number')
-    ? { ...row, roundRatios: perRound as number[] }
-    : row;
+  rows.push(...(await timed(scenario, fullWindow, { order: [scenario], readBareFirst: false })));
+const results: Row[] = withRatios(rows).map((row) => {
+  const ofRounds = (key: 'ratio' | 'ratioPacked') => {
+    const perRound = rowsByRound.map(
+      (rowsOfRound) => rowsOfRound.find((r) => r.scenario === row.scenario)?.[key],
+    );
+    return perRound.length > 1 && perRound.every((ratio) => typeof ratio === 'number')
+      ? (perRound as number[])
+      : undefined;
+  };
+  const roundRatios = ofRounds('ratio');
+  const roundRatiosPacked = ofRounds('ratioPacked');
+  return {
+    ...row,
+    ...(roundRatios ? { roundRatios } : {}),
+    ...(roundRatiosPacked ? { roundRatiosPacked } : {}),
+  };
 });
 printTable(results);
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${stamp}.json`);
+const options = { quick, concurrency, warmupMs, durationMs, poolSize, rounds, seed };
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt: new Date().toISOString(), options: { quick, concurrency, warmupMs, durationMs, poolSize, rounds }, machine, results }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt: new Date().toISOString(), options, roundPlans: plans, machine, results }, null, 2)}\n`,
 );
 console.log(`written to ${file.replace(ROOT, '')}`);
-process.exit(results.some((row) => (row.errors ?? 0) > 0) ? 1 : 0);
+process.exit(results.some((row) => (row.errors ?? 0) > 0 || Number(row.inFlightErrors ?? 0) > 0) ? 1 : 0);

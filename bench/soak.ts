@@ -44,15 +44,19 @@ function latestHttpRate(): { rate: number; from: string } | undefined {
   let files: string[] = [];
   try {
     files = readdirSync(dir)
-      .filter((name) => name.endsWith('.json') && !name.startsWith('soak-'))
+      // `npm run bench` results only (named by their time), not soaks' or experiments'.
+      .filter((name) => /^\d{4}-.*\.json$/.test(name))
       .sort();
   } catch {
     return undefined;
   }
   for (const name of files.reverse()) {
     const run = JSON.parse(readFileSync(join(dir, name), 'utf8')) as {
+      options?: { quick?: boolean };
       results: Array<{ scenario: string; completedPerSec?: number }>;
     };
+    // A quick run's few seconds per scenario are no measure of what the service sustains.
+    if (run.options?.quick) continue;
     const http = run.results.find((row) => row.scenario === 'http');
     if (http?.completedPerSec) return { rate: http.completedPerSec, from: name };
   }

@@ -95,3 +95,34 @@ export async function runClosedLoop(
     errorSamples,
   };
 }
+
+/**
+ * `count` operations, `concurrency` at a time, all counted (no warm-up): for a scenario that needs an
+ * exact number done (the memory scenario's samples), not a rate.
+ */
+export async function runCount(
+  count: number,
+  concurrency: number,
+  operation: (n: number) => Promise<void>,
+): Promise<{ completed: number; errors: number; seconds: number; errorSamples: string[] }> {
+  let next = 0;
+  let completed = 0;
+  let errors = 0;
+  const errorSamples: string[] = [];
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      try {
+        await operation(n);
+        completed++;
+      } catch (error) {
+        errors++;
+        if (errorSamples.length < 5)
+          errorSamples.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { completed, errors, seconds: (performance.now() - started) / 1000, errorSamples };
+}

@@ -26,6 +26,8 @@ export async function freePort(): Promise<number> {
 export interface RunningProcess {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** Its stdout (the service's log lines, and whatever V8 prints, e.g. with --trace-gc-nvp). */
+  readonly logFile: string;
   /** The last lines the process logged, to say why it did not come up. */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -36,13 +38,18 @@ let started = 0;
 /**
  * The service as `npm start` runs it (compiled, dist/src/main.js; see scripts.ts), production settings,
  * logs as shipped (JSON at info) written to a file (never a pipe, whose filling up would slow it down),
- * removed when it stops.
+ * removed when it stops. `nodeFlags`: the service's own and BENCH_NODE_FLAGS unless given (an A/B of a
+ * flag gives its own).
  */
-export function startService(env: Record<string, string>, script = serviceEntry): RunningProcess {
+export function startService(
+  env: Record<string, string>,
+  script = serviceEntry,
+  nodeFlags: readonly string[] = benchNodeFlags(),
+): RunningProcess {
   const logFile = join(tmpdir(), `bench-service-${process.pid}-${++started}.log`);
   const log = openSync(logFile, 'w');
   // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=prof' profiles the services under load.
-  const child = spawn(process.execPath, [...benchNodeFlags(), ...loaderFlags, script], {
+  const child = spawn(process.execPath, [...nodeFlags, ...loaderFlags, script], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -62,6 +69,7 @@ export function startService(env: Record<string, string>, script = serviceEntry)
   return {
     child,
     pid: child.pid as number,
+    logFile,
     logTail(lines = 20) {
       try {
         return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -75,6 +83,32 @@ export function startService(env: Record<string, string>, script = serviceEntry)
       rmSync(logFile, { force: true });
     },
   };
+}
+
+/**
+ * The monolith as `npm start` runs it (HTTP API with the user and score services in-process, also served
+ * over gRPC) on `databaseUrl`, up and ready.
+ */
+export async function startMonolith(
+  databaseUrl: string,
+  options: { poolSize: number; env?: Record<string, string>; nodeFlags?: readonly string[] },
+): Promise<{ service: RunningProcess; url: string }> {
+  const port = await freePort();
+  const service = startService(
+    {
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      USER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      SCORE_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      DB_POOL_SIZE: String(options.poolSize),
+      ...options.env,
+    },
+    serviceEntry,
+    options.nodeFlags,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/readyz`, service);
+  return { service, url };
 }
 
 /** Throws, with what the service logged, if it is no longer running: no point waiting for it then. */

@@ -2,17 +2,22 @@ import { fork } from 'node:child_process';
 import { projectRoot } from '../../src/project-root.js';
 import { benchNodeFlags, benchScript, loaderFlags } from './scripts.js';
 
+export interface WorkerOptions {
+  /** Flags after the service's (e.g. `--expose-gc`). */
+  readonly nodeFlags?: readonly string[];
+  /** The flags of the process under test: the service's and BENCH_NODE_FLAGS unless given (an A/B of a flag). */
+  readonly serviceFlags?: readonly string[];
+  readonly onPhase?: (phase: 'start' | 'end') => void;
+}
+
 /** Runs bench/worker with `args` in a fresh process and returns what it reports. */
-export function runWorker<T>(
-  args: object,
-  nodeFlags: string[] = [],
-  onPhase: (phase: 'start' | 'end') => void = () => {},
-): Promise<T> {
+export function runWorker<T>(args: object, options: WorkerOptions = {}): Promise<T> {
+  const onPhase = options.onPhase ?? (() => {});
   return new Promise((resolve, reject) => {
     const child = fork(benchScript('worker'), [JSON.stringify(args)], {
       cwd: projectRoot,
       // The in-process scenarios' service is this worker: BENCH_NODE_FLAGS (`--cpu-prof`, say) reach it too.
-      execArgv: [...loaderFlags, ...benchNodeFlags(), ...nodeFlags],
+      execArgv: [...loaderFlags, ...(options.serviceFlags ?? benchNodeFlags()), ...(options.nodeFlags ?? [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });
