@@ -105,6 +105,7 @@ export async function startApi(
     timeouts: { requestMs: config.http.requestTimeoutMs, connectionMs: config.http.connectionTimeoutMs },
     registration: createRegistration({
       coordinator,
+      users,
       log: sagaLog,
       secrets,
       waitMs: config.api.registerWaitMs,

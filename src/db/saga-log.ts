@@ -64,27 +64,33 @@ const INSERT_SAGA = statement<
     ...movePlaceholders,
   }),
 );
-// finished_at is kept once set: a final state written twice does not move the saga in the counts.
-const UPDATE_MOVE = statement<MoveName | 'final' | 'gid' | 'owner' | 'generation'>(
-  sqlBuilder
-    .update(sagas)
-    .set({
-      // set() takes SQL, not bare placeholders: each is a parameter encoded by its column's type.
-      status: sql`${sql.param(movePlaceholders.status, sagas.status)}`,
-      state: sql`${sql.param(movePlaceholders.state, sagas.state)}`,
-      progress: sql`${sql.param(movePlaceholders.progress, sagas.progress)}`,
-      detail: sql`${sql.param(movePlaceholders.detail, sagas.detail)}`,
-      finishedAt: sql`IF(${sql.placeholder('final')}, COALESCE(${sagas.finishedAt}, NOW(3)), NULL)`,
-      updatedAt: sql`NOW(3)`,
-    })
-    .where(
-      and(
-        eq(sagas.gid, sql.placeholder('gid')),
-        eq(sagas.owner, sql.placeholder('owner')),
-        eq(sagas.leaseGeneration, sql.placeholder('generation')),
+/** A move's update: `withInput` also rewrites the input (a final move drops the secrets it carried). */
+function updateMove(withInput: boolean) {
+  return statement<MoveName | 'final' | 'gid' | 'owner' | 'generation' | 'input'>(
+    sqlBuilder
+      .update(sagas)
+      .set({
+        // set() takes SQL, not bare placeholders: each is a parameter encoded by its column's type.
+        status: sql`${sql.param(movePlaceholders.status, sagas.status)}`,
+        state: sql`${sql.param(movePlaceholders.state, sagas.state)}`,
+        progress: sql`${sql.param(movePlaceholders.progress, sagas.progress)}`,
+        detail: sql`${sql.param(movePlaceholders.detail, sagas.detail)}`,
+        ...(withInput ? { input: sql`${sql.param(sql.placeholder('input'), sagas.input)}` } : {}),
+        // finished_at is kept once set: a final state written twice does not move the saga in the counts.
+        finishedAt: sql`IF(${sql.placeholder('final')}, COALESCE(${sagas.finishedAt}, NOW(3)), NULL)`,
+        updatedAt: sql`NOW(3)`,
+      })
+      .where(
+        and(
+          eq(sagas.gid, sql.placeholder('gid')),
+          eq(sagas.owner, sql.placeholder('owner')),
+          eq(sagas.leaseGeneration, sql.placeholder('generation')),
+        ),
       ),
-    ),
-);
+  );
+}
+const UPDATE_MOVE = updateMove(false);
+const UPDATE_MOVE_AND_INPUT = updateMove(true);
 
 function moveValues(move: SagaMove): Record<MoveName | 'final', unknown> {
   return {
@@ -101,7 +107,7 @@ function insertValues(saga: NewSaga) {
     gid: saga.gid,
     type: saga.type,
     machineVersion: saga.machineVersion,
-    input: saga.input,
+    input: saga.rewrittenInput ?? saga.input,
     requestFingerprint: saga.requestFingerprint,
     subject: saga.subject,
     owner: saga.owner,
@@ -111,8 +117,12 @@ function insertValues(saga: NewSaga) {
   });
 }
 
-function updateValues(gid: string, lease: Lease, move: SagaMove) {
-  return UPDATE_MOVE.bind({ ...moveValues(move), gid, owner: lease.owner, generation: lease.generation });
+/** The update of a move, and its values. */
+function update(gid: string, lease: Lease, move: SagaMove): [string, ReturnType<typeof UPDATE_MOVE.bind>] {
+  const values = { ...moveValues(move), gid, owner: lease.owner, generation: lease.generation };
+  return move.rewrittenInput === undefined
+    ? [UPDATE_MOVE.sql, UPDATE_MOVE.bind({ ...values, input: null })]
+    : [UPDATE_MOVE_AND_INPUT.sql, UPDATE_MOVE_AND_INPUT.bind({ ...values, input: move.rewrittenInput })];
 }
 
 /** The connection of a branch's transaction, as the barrier hands it to riders (db/barrier.ts). */
@@ -161,10 +171,7 @@ export function createSagaLog(db: Db): SagaLog {
 
     save: (gid, lease, move) =>
       dbCall(async () => {
-        const [result] = await db.$client.execute<ResultSetHeader>(
-          UPDATE_MOVE.sql,
-          updateValues(gid, lease, move),
-        );
+        const [result] = await db.$client.execute<ResultSetHeader>(...update(gid, lease, move));
         // mysql2 asks for found rows, so an unchanged row still counts: 0 means someone else owns it now.
         return result.affectedRows === 1;
       }),
@@ -176,10 +183,7 @@ export function createSagaLog(db: Db): SagaLog {
     },
 
     async saveWithin(transaction, gid, lease, move) {
-      const [result] = await connectionOf(transaction).execute<ResultSetHeader>(
-        UPDATE_MOVE.sql,
-        updateValues(gid, lease, move),
-      );
+      const [result] = await connectionOf(transaction).execute<ResultSetHeader>(...update(gid, lease, move));
       if (result.affectedRows !== 1) throw new LeaseLost(gid);
     },
 

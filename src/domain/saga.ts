@@ -43,6 +43,8 @@ export interface SagaMove {
   readonly progress: ProgressRecord;
   /** The saga's timeline (every attempt), once there is more to it than clean successes; else null. */
   readonly detail: unknown;
+  /** The input as it is kept from this move on (a final move drops the secrets it carried); else unchanged. */
+  readonly rewrittenInput?: unknown;
 }
 
 /** Attempts of the step under way (forward or compensation), and when it is due again. */

@@ -23,8 +23,13 @@ import { sleepUntil, stepStates, unboundStep } from './step-states.js';
 export interface RegisterInput {
   readonly user: User;
   readonly score: number;
-  /** The scrypt hash, sealed with the coordinator's SecretBox: the saga log never holds it in clear. */
+  /**
+   * The scrypt hash, sealed with the coordinator's SecretBox and the saga's gid: the saga log never holds
+   * it in clear, and holds it sealed only until the saga ends.
+   */
   readonly sealedPasswordHash: string | null;
+  /** Set when the saga ended and dropped its sealed hash. */
+  readonly passwordCleared?: true;
 }
 
 export type RegisterContext = SagaContext<RegisterInput>;

@@ -18,10 +18,11 @@ export interface RegisterResults {
   readonly saveUser?: User;
 }
 
-function openHash(secrets: SecretBox, sealed: string | null): string | null {
+/** The hash sealed for this saga (its gid is the sealed value's context: it opens in no other saga). */
+function openHash(secrets: SecretBox, sealed: string | null, gid: string): string | null {
   if (sealed === null) return null;
   try {
-    return secrets.open(sealed);
+    return secrets.open(sealed, gid);
   } catch (error) {
     throw new BusinessFailure('sealed_input_unreadable', undefined, { cause: error });
   }
@@ -41,10 +42,10 @@ const branches: Record<string, RegisterBranch> = {
     service: 'users',
     branchId: '01',
     op: 'action',
-    call: ({ users, secrets }, { branch, input, signal, alongside }) =>
+    call: ({ users, secrets }, { gid, branch, input, signal, alongside }) =>
       users.saveUser(
         branch,
-        { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash) },
+        { ...input.user, passwordHash: openHash(secrets, input.sealedPasswordHash, gid) },
         { signal, alongside },
       ),
   },
@@ -86,9 +87,14 @@ export const registerSaga: SagaType<RegisterInput, RegisterServices> = {
   machine: registerMachine,
   branches,
   subjectOf: (input) => String(input.user.id),
+  // The sealed hash lives only as long as its saga: the final write drops it from the input.
+  forgetAtEnd: (input) =>
+    input.sealedPasswordHash === null
+      ? undefined
+      : { ...input, sealedPasswordHash: null, passwordCleared: true },
   redactInput: (input) => ({
     user: input.user,
     score: input.score,
-    password: input.sealedPasswordHash === null ? 'none' : '[sealed]',
+    password: input.sealedPasswordHash !== null ? '[sealed]' : input.passwordCleared ? '[cleared]' : 'none',
   }),
 };

@@ -6,6 +6,7 @@ import { isFinalStatus, type SagaLog, type SagaRecord } from '../domain/saga.js'
 import { checkScore } from '../domain/score.js';
 import type { SecretBox } from '../domain/secret-box.js';
 import { checkLabel, checkUserId, GENDER_MAX, NAME_MAX, type User } from '../domain/user.js';
+import type { UserService } from '../domain/user-service.js';
 import { newGid } from './gid.js';
 import { type RegisterInput, type RegisterResults, registerSaga } from './register-saga.js';
 import type { SagaCoordinator, SagaResult } from './runtime/saga-coordinator.js';
@@ -26,6 +27,8 @@ export type RegistrationOutcome =
 
 export interface RegistrationDeps {
   readonly coordinator: SagaCoordinator;
+  /** Checks a replayed request's password once its saga has ended and dropped the sealed hash. */
+  readonly users: Pick<UserService, 'verifyPassword'>;
   readonly log: SagaLog;
   readonly secrets: SecretBox;
   /** How long `register` waits for the saga to become final (REGISTER_WAIT_MS). */
@@ -145,11 +148,19 @@ export function createRegistration(deps: RegistrationDeps) {
     let same = record.type === registerSaga.type && record.requestFingerprint === fingerprint;
     if (same && request.password !== undefined && input.sealedPasswordHash !== null) {
       try {
-        same = await verifyPassword(request.password, deps.secrets.open(input.sealedPasswordHash));
+        same = await verifyPassword(
+          request.password,
+          deps.secrets.open(input.sealedPasswordHash, record.gid),
+        );
       } catch {
         same = false; // sealed with another key: the request cannot be shown to be the same
       }
+    } else if (same && request.password !== undefined && record.status === 'succeeded') {
+      // The saga ended and dropped its sealed hash; the user row it created holds the password's hash.
+      same = await deps.users.verifyPassword(input.user.id, request.password);
     }
+    // An aborted saga that dropped its hash left no row to check a password against: the fingerprint
+    // (everything but the password) decides, and the replay learns only that it aborted.
     if (!same) throw new InvalidArgument(undefined, 'idempotency_key_reused');
     return settle(record.gid, input);
   }
@@ -169,7 +180,7 @@ export function createRegistration(deps: RegistrationDeps) {
 
       // Hashed (slowly, on purpose) and sealed before the saga exists: the log never sees a secret.
       const sealedPasswordHash =
-        request.password === undefined ? null : deps.secrets.seal(await hashPassword(request.password));
+        request.password === undefined ? null : deps.secrets.seal(await hashPassword(request.password), gid);
       const input: RegisterInput = {
         user: { id: request.id ?? newUserId(), name: request.name, gender: request.gender },
         score: request.score ?? 0,

@@ -40,6 +40,11 @@ export interface SagaType<Input, Services> {
    * `subject` column when the saga is created.
    */
   readonly subjectOf?: (input: Input) => string | null;
+  /**
+   * The input as the log keeps it once the saga is final, without the secrets it carried for its steps;
+   * undefined when it carries none (nothing to rewrite).
+   */
+  readonly forgetAtEnd?: (input: Input) => Input | undefined;
   /** Removes secrets from the input before it is shown (dashboard, inspector, API). */
   readonly redactInput: (input: Input) => unknown;
 }

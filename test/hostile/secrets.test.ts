@@ -166,7 +166,7 @@ describe('secrets never leave in clear', () => {
     });
     await coordinator.start();
     try {
-      const registration = createRegistration({ coordinator, log, secrets, waitMs: 5_000 });
+      const registration = createRegistration({ coordinator, users, log, secrets, waitMs: 5_000 });
       const passwords = [password('inspected'), password('inspected-ten')];
       expect(
         (await registration.register({ id: 100, name: 'Seen', gender: 'x', password: passwords[0] })).status,

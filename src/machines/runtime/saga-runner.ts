@@ -126,7 +126,7 @@ export class SagaRunner {
     const writer: ProgressWriter = new ProgressWriter(
       gid,
       (move): Promise<boolean> => this.write(saga, move),
-      () => moveOf(actor.getSnapshot()),
+      () => forgetting(defined, moveOf(actor.getSnapshot()), creation.input),
       (move) => this.settled(saga, move),
       () => this.lost(saga),
       this.options.logger,
@@ -295,7 +295,11 @@ export class SagaRunner {
       const target = defined.targets.get(step.step);
       if (!target) throw new Error(`saga type ${saga.type} has no state calling ${step.step}`);
       const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
-      const move = successMove(context, step.step, step.op, outcome, target);
+      const move = forgetting(
+        defined,
+        successMove(context, step.step, step.op, outcome, target),
+        context.input,
+      );
       if (saga.rowExists) await this.options.log.saveWithin(transaction, saga.gid, saga.lease, move);
       else await this.options.log.createWithin(transaction, { ...saga.creation, ...move });
       saga.ride(move);
@@ -341,4 +345,11 @@ export class SagaRunner {
     }
     this.end(saga, result);
   }
+}
+
+/** A final move drops the secrets the saga's input carried for its steps (SagaType.forgetAtEnd). */
+function forgetting(defined: DefinedType, move: SagaMove, input: unknown): SagaMove {
+  if (!isFinalStatus(move.status)) return move;
+  const kept = defined.sagaType.forgetAtEnd?.(input);
+  return kept === undefined ? move : { ...move, rewrittenInput: kept };
 }

@@ -35,6 +35,21 @@ async function totalRows() {
 }
 
 describe('POST /register', () => {
+  it('keeps the sealed password hash only while its saga runs, bound to its gid', async () => {
+    const id = nextId++;
+    const body = { id, name: 'Sealed', gender: 'x', password: 'a sealed password', score: 2 };
+    const first = await post('/register', body, { 'idempotency-key': `sealed-${id}` });
+    expect(first.status).toBe(201);
+    const [row] = await queryOnce(service.database.url, 'SELECT input FROM saga WHERE gid = ?', [
+      first.body.gid,
+    ]);
+    expect(JSON.parse(String(row?.input))).toMatchObject({ user: { id }, sealedPasswordHash: null });
+    // The password went to the user row (login works), and a replay of the request still answers.
+    expect((await post('/login', { id, password: 'a sealed password' })).status).toBe(200);
+    const again = await post('/register', body, { 'idempotency-key': `sealed-${id}` });
+    expect(again.body).toEqual(first.body);
+  });
+
   it('returns 201 with the saga id, the user and the score, and stores both rows', async () => {
     const id = nextId++;
     const response = await post('/register', { id, name: 'Ada', gender: 'female', score: 7 });
@@ -341,7 +356,8 @@ describe('GET /sagas/:gid', () => {
       ],
     });
     expect(JSON.stringify(response.body)).not.toMatch(/scrypt|secret password/);
-    expect(response.body.input).toMatchObject({ password: '[sealed]' });
+    // The sealed hash went with the saga's end; the view says a password was given.
+    expect(response.body.input).toMatchObject({ password: '[cleared]' });
   });
 
   it('answers 401 without the admin token and 404 for an unknown gid', async () => {
