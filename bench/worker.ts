@@ -160,13 +160,8 @@ async function logFloor() {
 
 /** A saga-log move the size and shape of a clean register saga's (the slim row: no timeline). */
 function floorProgress(_gid: string, input: RegisterInput) {
-  const step = {
-    op: 'action' as const,
-    status: 'succeeded' as const,
-    attempts: 1,
-    lastError: null,
-    startedAt: Date.now(),
-  };
+  // Nulls left out, as progressRecordOf writes them.
+  const step = { op: 'action' as const, status: 'succeeded' as const, attempts: 1, startedAt: Date.now() };
   return {
     status: 'pending' as const,
     state: 'userSaved.calling',
@@ -175,9 +170,6 @@ function floorProgress(_gid: string, input: RegisterInput) {
       retry: { baseMs: 100, factor: 2, maxMs: 10_000 },
       results: { saveUser: input.user },
       steps: { saveUser: step, saveUserScore: { ...step, status: 'running' as const, attempts: 0 } },
-      nextAttemptAt: null,
-      error: null,
-      lastError: null,
     },
     detail: null,
   };

@@ -18,21 +18,24 @@ export interface StepRecord {
   readonly op: SagaOp;
   readonly status: StepStatus;
   readonly attempts: number;
-  readonly lastError: ErrorInfo | null;
+  /** Absent when there is none (the log leaves nulls out: it is written inside every branch). */
+  readonly lastError?: ErrorInfo | null;
 }
 
 /**
  * What a resumed saga needs besides its state and input, as the log keeps it (JSON). The coordinator
- * may keep more in it; these are the parts readers of the log use.
+ * may keep more in it; these are the parts readers of the log use. A field that would be null is left
+ * out: the record is written inside the branch transactions, and every byte of it is written to the
+ * redo log three times per clean saga (the insert, the final update and its undo).
  */
 export interface ProgressRecord {
   readonly results: Readonly<Record<string, unknown>>;
   readonly steps: Readonly<Record<string, StepRecord>>;
   /** When the step waiting in backoff is due (epoch ms). */
-  readonly nextAttemptAt: number | null;
-  /** The failure that made the saga compensate (a business failure or the timeout); null otherwise. */
-  readonly error: ErrorInfo | null;
-  readonly lastError: ErrorInfo | null;
+  readonly nextAttemptAt?: number | null;
+  /** The failure that made the saga compensate (a business failure or the timeout). */
+  readonly error?: ErrorInfo | null;
+  readonly lastError?: ErrorInfo | null;
 }
 
 /** What the coordinator writes each time a saga moves. */

@@ -1,6 +1,6 @@
 import type { BarrierOutcome, SagaOp } from '../domain/branch.js';
 import type { ErrorInfo, ErrorKind } from '../domain/errors.js';
-import type { ProgressRecord, StepStatus } from '../domain/saga.js';
+import type { ProgressRecord, StepRecord, StepStatus } from '../domain/saga.js';
 import type { RetryPolicy } from './backoff.js';
 
 /**
@@ -102,8 +102,15 @@ export function initialContext<Input>(start: SagaStart<Input>): SagaContext<Inpu
   };
 }
 
-/** What the log keeps of a context besides the input (written once) and the timeline (detail). */
-export type SagaProgressRecord = Omit<SagaContext<unknown>, 'gid' | 'input' | 'history' | 'droppedHistory'>;
+/**
+ * What the log keeps of a context besides the input (written once) and the timeline (detail), nulls
+ * left out (see ProgressRecord); contextFromRecord puts them back.
+ */
+export type SagaProgressRecord = Omit<
+  SagaContext<unknown>,
+  'gid' | 'input' | 'history' | 'droppedHistory' | 'nextAttemptAt' | 'error' | 'lastError' | 'steps'
+> &
+  Pick<ProgressRecord, 'nextAttemptAt' | 'error' | 'lastError' | 'steps'>;
 
 /** The timeline, as the log's `detail` keeps it. */
 export interface SagaDetail {
@@ -113,8 +120,21 @@ export interface SagaDetail {
 
 /** The context as the log records it: everything a resumed saga needs, minus the input and the timeline. */
 export function progressRecordOf(context: SagaContext<unknown>): SagaProgressRecord {
-  const { gid: _gid, input: _input, history: _history, droppedHistory: _dropped, ...progress } = context;
-  return progress;
+  const steps: Record<string, StepRecord> = {};
+  for (const [name, step] of Object.entries(context.steps)) {
+    const { lastError, ...kept } = step;
+    steps[name] = lastError === null ? kept : step;
+  }
+  const record: { -readonly [K in keyof SagaProgressRecord]: SagaProgressRecord[K] } = {
+    deadline: context.deadline,
+    retry: context.retry,
+    results: context.results,
+    steps,
+  };
+  if (context.nextAttemptAt !== null) record.nextAttemptAt = context.nextAttemptAt;
+  if (context.error !== null) record.error = context.error;
+  if (context.lastError !== null) record.lastError = context.lastError;
+  return record;
 }
 
 /**
@@ -142,10 +162,17 @@ export function contextFromRecord<Input>(
   // Both were written by progressRecordOf and detailOf (or, for version 1 rows, by migration 0004).
   const progress = record as Partial<SagaProgressRecord>;
   const detail = recordedDetail as Partial<SagaDetail> | null;
+  const steps: Record<string, StepProgress> = {};
+  for (const [name, step] of Object.entries(progress.steps ?? {})) {
+    steps[name] = { ...(step as StepProgress), lastError: step.lastError ?? null };
+  }
   return {
     ...initialContext({ gid, input, deadline: progress.deadline ?? 0, retry: progress.retry ?? retry }),
-    ...progress,
-    retry: progress.retry ?? retry,
+    results: progress.results ?? {},
+    steps,
+    nextAttemptAt: progress.nextAttemptAt ?? null,
+    error: progress.error ?? null,
+    lastError: progress.lastError ?? null,
     history: detail?.history ?? [],
     droppedHistory: detail?.droppedHistory ?? 0,
   };
