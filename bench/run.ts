@@ -28,6 +28,7 @@ const ALL = [
   'baseline',
   'baseline-packed',
   'log-floor',
+  'ride-floor',
   'engine',
   'http',
   'split',
@@ -161,6 +162,13 @@ const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<R
       'log-floor',
       undefined,
       'baseline plus the saga row written before and after (no actor, no coordinator): the floor for the engine',
+    ),
+  'ride-floor': (window) =>
+    inWorkerScenario(
+      window,
+      'ride-floor',
+      undefined,
+      "the engine's packets with no engine: each branch one packet (barrier, business row, the saga row's ride), then COMMIT",
     ),
   engine: (window) => inWorkerScenario(window, 'engine', undefined, 'register sagas in-process, no HTTP'),
   abort: (window) =>
@@ -337,7 +345,7 @@ const scenarios: Record<Scenario, (window: Window, plan: RoundPlan) => Promise<R
 };
 
 /** The scenarios an engine-like row is compared with: the ordinary baseline, and the one sending each transaction in one packet. */
-const ENGINE_LIKE = ['log-floor', 'engine', 'http', 'split', 'abort'];
+const ENGINE_LIKE = ['log-floor', 'ride-floor', 'engine', 'http', 'split', 'abort'];
 
 function withRatios(rows: Row[]): Row[] {
   const rate = (scenario: string) => rows.find((row) => row.scenario === scenario)?.completedPerSec;

@@ -1,5 +1,5 @@
 // One in-process scenario in its own process (so runs do not share a heap or a JIT), result sent to the
-// parent over IPC. Scenarios: baseline, baseline-packed, log-floor, engine, abort. See bench/run.ts.
+// parent over IPC. Scenarios: baseline, baseline-packed, log-floor, ride-floor, engine, abort. See bench/run.ts.
 import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
@@ -13,7 +13,7 @@ import { runClosedLoop } from './lib/closed-loop.js';
 import { JWT_SECRET } from './lib/services.js';
 
 interface WorkerArgs {
-  readonly scenario: 'baseline' | 'baseline-packed' | 'log-floor' | 'engine' | 'abort';
+  readonly scenario: 'baseline' | 'baseline-packed' | 'log-floor' | 'ride-floor' | 'engine' | 'abort';
   readonly databaseUrl: string;
   readonly concurrency: number;
   readonly warmupMs: number;
@@ -158,6 +158,82 @@ async function logFloor() {
   return result;
 }
 
+/**
+ * The engine's own statements with no engine: each branch transaction sent as the monolith's branches
+ * send it (db/barrier.ts, inOnePacket), one packet with the barrier row, the business row and the saga
+ * log's ride (its row created with the first branch, its end written with the second), then COMMIT.
+ * The saga row's statements and values come from the saga log itself (createWithin and saveWithin,
+ * recorded rather than sent), so they follow it. What the engine runs slower than this is its own CPU:
+ * the actor, the coordinator, the step calls (bench/experiments/runtime-in-memory.ts measures that part
+ * alone). This is the floor of the riding design, as log-floor is the floor of a log kept apart.
+ */
+async function rideFloor() {
+  const pool = autocommitOffPool(args.databaseUrl, { multipleStatements: true });
+  // The saga log only builds the statements here (recorded, not sent); its pool stays idle.
+  const database = openDatabase(args.databaseUrl, { poolSize: 1 });
+  const log = createSagaLog(database.db);
+  const lease = { owner: 'bench', generation: 1 };
+  const recorded = async (write: (transaction: unknown) => Promise<void>) => {
+    const statements: { sql: string; values: unknown[] }[] = [];
+    const execute = (sql: string, values: unknown[]) => {
+      statements.push({ sql, values });
+      return Promise.resolve([{ affectedRows: 1 }, []]);
+    };
+    await write({ $client: { execute } });
+    return statements;
+  };
+  const branch = async (sql: string[], values: unknown[], ridingUpdate: boolean) => {
+    const connection = await pool.getConnection();
+    try {
+      const [results] = await connection.query<mysql.ResultSetHeader[]>(sql.join('; '), values);
+      if (results[0]?.affectedRows !== 1) throw new Error('barrier row not new');
+      if (ridingUpdate && results[2]?.affectedRows !== 1) throw new Error('saga row not updated');
+      await connection.query('COMMIT');
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  };
+  const result = await measure(async (n) => {
+    const gid = newGid();
+    const input = registerInput(n, 5);
+    const progress = floorProgress(gid, input);
+    const [created] = await recorded((tx) =>
+      log.createWithin(tx, {
+        gid,
+        type: 'register',
+        machineVersion: 1,
+        input,
+        requestFingerprint: null,
+        subject: String(input.user.id),
+        owner: lease.owner,
+        leaseMs: 30_000,
+        ...progress,
+      }),
+    );
+    const [ended] = await recorded((tx) =>
+      log.saveWithin(tx, gid, lease, { ...progress, status: 'succeeded', state: 'scoreSaved' }),
+    );
+    if (created === undefined || ended === undefined) throw new Error('the saga log wrote nothing');
+    const { id, name, gender } = input.user;
+    await branch(
+      [BRANCH_SQL.barrier, created.sql, BRANCH_SQL.user],
+      [gid, '01', ...created.values, id, name, gender],
+      false,
+    );
+    await branch(
+      [BRANCH_SQL.barrier, BRANCH_SQL.score, ended.sql],
+      [gid, '02', id, 5, ...ended.values],
+      true,
+    );
+  });
+  await pool.end();
+  await database.close();
+  return result;
+}
+
 /** A saga-log move the size and shape of a clean register saga's (the slim row: no timeline). */
 function floorProgress(_gid: string, input: RegisterInput) {
   // Nulls left out, as progressRecordOf writes them.
@@ -230,6 +306,8 @@ async function main() {
       return baseline(packedBranchTransactions(args.databaseUrl));
     case 'log-floor':
       return logFloor();
+    case 'ride-floor':
+      return rideFloor();
     case 'engine':
       return withEngine((coordinator) => measure((n) => runSaga(coordinator, n, 5, 'succeeded')));
     case 'abort':
