@@ -124,6 +124,7 @@ export async function startApi(
       return { ready: Object.values(checks).every(Boolean), checks };
     },
     metrics: { registry: metrics.registry, record: metrics.httpRequest },
+    traceUrlTemplate: config.tracing.urlTemplate,
   });
   // Closed first: no new requests while the coordinator drains.
   closers.add(() => http.close());
