@@ -75,10 +75,11 @@ export class Recovery {
         if (this.stopped) return;
         const claimed = await log.claimExpired(owner, leaseMs, batch, this.options.runnable());
         for (const record of claimed) {
-          // A saga released by a graceful stop, or held under our own (stable) COORDINATOR_ID by an
-          // earlier life of this process, is a restart; one whose owner died or was cut off, a takeover.
-          const restart = record.claimedFrom === null || record.claimedFrom === owner;
-          this.options.resume(record, restart ? 'restart' : 'takeover');
+          // Released by a graceful stop: a restart. Held by another process that stopped renewing it (it
+          // crashed, or was cut off): a takeover. Held by this very process, whose renewals failed for a
+          // whole lease: it takes its own saga back, a retry.
+          const from = record.claimedFrom;
+          this.options.resume(record, from === null ? 'restart' : from === owner ? 'retry' : 'takeover');
         }
         this.lastPassAt = Date.now();
         if (claimed.length < batch) return;

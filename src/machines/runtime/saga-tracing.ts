@@ -3,10 +3,11 @@ import type { StepDone } from '../saga-context.js';
 import type { SagaResult } from './running-saga.js';
 
 /**
- * Why a process works a saga it did not begin (or began in an earlier life):
+ * Why a process resumes a saga from the log:
  * - `takeover`: its lease ran out while another process held it (that process crashed, or was cut off);
- * - `restart`: it was released (a graceful stop) or held under this process's own COORDINATOR_ID;
- * - `retry`: this process created it but lost the answer (the connection died), and took it back.
+ * - `restart`: its owner released it (a graceful stop);
+ * - `retry`: it is this process's own, taken back: a create whose answer was lost (the connection died),
+ *   or a saga whose lease lapsed while this process could not renew it.
  */
 export type ResumeReason = 'takeover' | 'restart' | 'retry';
 
