@@ -32,7 +32,7 @@ try {
 }
 
 // Tracing starts before the app is imported, so its instrumentations see fastify, gRPC and mysql2 load.
-// Off (no OTLP endpoint), no OpenTelemetry module is loaded at all.
+// Off (no OTLP endpoint), neither the OpenTelemetry SDK nor any instrumentation is loaded.
 const tracing = config.tracing.export
   ? await (await import('./observability/tracing/start.js')).startTracing(config.tracing.export, {
       grpc: planOf(config).usesGrpc,
