@@ -139,6 +139,7 @@ async function logFloor() {
       machineVersion: 1,
       input,
       requestFingerprint: null,
+      traceContext: null,
       subject: String(input.user.id),
       owner: 'bench',
       leaseMs: 30_000,

@@ -11,7 +11,7 @@ import { startServiceOps } from './app/service-ops.js';
 import { localServices } from './app/services.js';
 import type { Config } from './config.js';
 import { createFaultInjector } from './faults/fault-injector.js';
-import type { SagaCoordinator } from './machines/runtime/saga-coordinator.js';
+import type { SagaCoordinator, SagaTracing } from './machines/runtime/saga-coordinator.js';
 import type { SagaInspector } from './observability/inspector.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 
@@ -38,7 +38,14 @@ export interface App {
  * roles, services called in-process) or any one role of the split deployment, where the api's
  * coordinator reaches the services over gRPC. Nothing below the transports knows which.
  */
-export async function buildApp(config: Config, logger: Logger): Promise<App> {
+export async function buildApp(
+  config: Config,
+  logger: Logger,
+  options: {
+    /** Spans for sagas and their steps, when tracing is on (observability/tracing, started by main.ts). */
+    readonly sagaTracing?: SagaTracing;
+  } = {},
+): Promise<App> {
   const plan = planOf(config);
   const metrics = createMetrics();
   const closers = new Closers(logger);
@@ -64,7 +71,17 @@ export async function buildApp(config: Config, logger: Logger): Promise<App> {
         close,
       };
     }
-    const api = await startApi(config, databases, local, kit, faults, metrics, logger, closers);
+    const api = await startApi(
+      config,
+      databases,
+      local,
+      kit,
+      faults,
+      metrics,
+      logger,
+      closers,
+      options.sagaTracing,
+    );
     return { ...api, httpPort: config.http.port, grpc, metrics, close };
   } catch (error) {
     await close();

@@ -15,6 +15,7 @@ import {
 } from './config/env-fields.js';
 import { type FaultPlan, parseFaultSpec } from './config/fault-plan.js';
 import { weakSecretReason } from './config/secret-strength.js';
+import { parseTraceExport, parseTraceUrlTemplate, type TraceExport } from './config/tracing.js';
 import { parseTrustProxy, type TrustProxy } from './config/trust-proxy.js';
 import {
   isLoopbackHost,
@@ -125,6 +126,17 @@ const environment = z.object({
   INSPECT_PORT: integer({ min: 0, max: 65_535, default: 8099 }),
   FAULTS: optionalText(),
   FAULTS_SEED: optionalText(),
+  // OpenTelemetry's own variables (config/tracing.ts checks them); the exporter also reads the other
+  // OTEL_EXPORTER_OTLP_* ones (headers, timeout, compression) itself.
+  OTEL_SDK_DISABLED: optionalText(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optionalText(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optionalText(),
+  OTEL_SERVICE_NAME: optionalText(),
+  OTEL_TRACES_SAMPLER: optionalText(),
+  OTEL_TRACES_SAMPLER_ARG: optionalText(),
+  TRACE_URL_TEMPLATE: optionalText(),
 });
 
 export type Environment = z.input<typeof environment>;
@@ -211,6 +223,12 @@ export interface Config {
   readonly inspect: { readonly enabled: boolean; readonly port: number };
   /** Fault injection (FAULTS) for test and bench runs; undefined when off. */
   readonly faults: FaultPlan | undefined;
+  readonly tracing: {
+    /** Where spans go (OTLP over HTTP); undefined: tracing is off and no OpenTelemetry module is loaded. */
+    readonly export: TraceExport | undefined;
+    /** A trace UI's page for one trace (`{traceId}` replaced), linked from the saga view. */
+    readonly urlTemplate: string | undefined;
+  };
   /** Things worth a log line at start (a generated secret, say), logged once the logger exists. */
   readonly warnings: readonly string[];
 }
@@ -441,6 +459,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const tracing = {
+    // Named by its roles unless OTEL_SERVICE_NAME says otherwise: saga-api-user-score, saga-user, …
+    export: parseTraceExport(env, `saga-${roleNames.filter((role) => roles.has(role)).join('-')}`, problems),
+    urlTemplate: parseTraceUrlTemplate(env.TRACE_URL_TEMPLATE, problems),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = env.ADMIN_TOKEN;
@@ -507,6 +531,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     inspect: { enabled: env.INSPECT, port: env.INSPECT_PORT },
     faults,
+    tracing,
     warnings,
   });
 }

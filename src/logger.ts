@@ -10,6 +10,8 @@ export function createLogger(options: {
   pretty?: boolean;
   /** Where lines go instead of stdout (tests read them); never pretty. */
   destination?: DestinationStream;
+  /** Fields added to every line: the active trace's `trace_id` and `span_id` when tracing is on. */
+  mixin?: () => object;
 }): Logger {
   const pretty =
     options.destination === undefined &&
@@ -17,6 +19,7 @@ export function createLogger(options: {
   const settings: pino.LoggerOptions = {
     level: options.level,
     base: { pid: process.pid },
+    ...(options.mixin ? { mixin: options.mixin } : {}),
     redact: {
       paths: [
         'req.headers.authorization',

@@ -1,6 +1,7 @@
 // Starts the service and stops it gracefully. Everything else is built in app.ts.
 import { parseArgs } from 'node:util';
-import { buildApp } from './app.js';
+import { planOf } from './app/plan.js';
+import type { App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -30,12 +31,26 @@ try {
   throw error;
 }
 
-const logger = createLogger({ level: config.log.level, env: config.env });
-for (const warning of config.warnings) logger.warn(warning);
+// Tracing starts before the app is imported, so its instrumentations see fastify, gRPC and mysql2 load.
+// Off (no OTLP endpoint), neither the OpenTelemetry SDK nor any instrumentation is loaded.
+const tracing = config.tracing.export
+  ? await (await import('./observability/tracing/start.js')).startTracing(config.tracing.export, {
+      grpc: planOf(config).usesGrpc,
+    })
+  : undefined;
 
-let app: Awaited<ReturnType<typeof buildApp>>;
+const logger = createLogger({
+  level: config.log.level,
+  env: config.env,
+  ...(tracing ? { mixin: tracing.logFields } : {}),
+});
+for (const warning of config.warnings) logger.warn(warning);
+tracing?.useLogger(logger.child({ component: 'tracing' }));
+
+let app: App;
 try {
-  app = await buildApp(config, logger);
+  const { buildApp } = await import('./app.js');
+  app = await buildApp(config, logger, tracing ? { sagaTracing: tracing.sagas } : {});
   if (app.http) {
     const address = await app.http.listen({ host: config.http.host, port: app.httpPort ?? config.http.port });
     const what = config.roles.has('api') ? 'saga service' : 'health and metrics';
@@ -61,6 +76,11 @@ async function stop(signal: string): Promise<void> {
   force.unref();
   try {
     await app.close();
+    // The spans of the last sagas (bounded: an endpoint that does not answer must not hold the stop).
+    await Promise.race([
+      tracing?.shutdown(),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]).catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
     logger.info('stopped');
     process.exit(0);
   } catch (error) {

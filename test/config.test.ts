@@ -331,3 +331,79 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.http)).toBe(true);
   });
 });
+
+describe('tracing configuration (OTEL_* variables)', () => {
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+
+  it('is off unless an OTLP endpoint is set, or when the SDK is disabled', () => {
+    expect(loadConfig({}).tracing).toEqual({ export: undefined, urlTemplate: undefined });
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.export).toBeUndefined();
+  });
+
+  it('exports to the endpoint’s /v1/traces in protobuf, named by the roles, sampling every trace', () => {
+    expect(loadConfig(endpoint).tracing.export).toEqual({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'saga-api-user-score',
+      sampler: 'parentbased_always_on',
+      ratio: 1,
+    });
+    expect(loadConfig({ ...endpoint, ROLES: 'user' }).tracing.export?.serviceName).toBe('saga-user');
+    expect(loadConfig({ ...endpoint, ROLES: 'score,api' }).tracing.export?.serviceName).toBe(
+      'saga-api-score',
+    );
+  });
+
+  it('honours the traces endpoint as given, the protocol, the service name and the sampler', () => {
+    const config = loadConfig({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector.example/otlp/traces',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'registrations',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+    expect(config.tracing.export).toEqual({
+      url: 'https://collector.example/otlp/traces',
+      protocol: 'http/json',
+      serviceName: 'registrations',
+      sampler: 'parentbased_traceidratio',
+      ratio: 0.25,
+    });
+    expect(
+      loadConfig({ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }).tracing.export?.protocol,
+    ).toBe('http/json');
+  });
+
+  it('refuses what it cannot honour, naming the variable', () => {
+    expect(() => loadConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL expects http\/protobuf or http\/json, got "grpc"/,
+    );
+    expect(() => loadConfig({ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift' })).toThrow(
+      /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL expects/,
+    );
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT expects an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => loadConfig({ ...endpoint, OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(
+      /OTEL_TRACES_SAMPLER expects one of/,
+    );
+    for (const ratio of ['2', '-0.5', 'half']) {
+      expect(() => loadConfig({ ...endpoint, OTEL_TRACES_SAMPLER_ARG: ratio })).toThrow(
+        /OTEL_TRACES_SAMPLER_ARG expects a ratio from 0 to 1/,
+      );
+    }
+  });
+
+  it('takes a trace UI link with {traceId} in an http(s) URL, and nothing else', () => {
+    expect(
+      loadConfig({ TRACE_URL_TEMPLATE: 'http://jaeger:16686/trace/{traceId}' }).tracing.urlTemplate,
+    ).toBe('http://jaeger:16686/trace/{traceId}');
+    for (const template of [
+      'http://jaeger:16686/trace/',
+      'javascript:alert({traceId})',
+      '/trace/{traceId}',
+    ]) {
+      expect(() => loadConfig({ TRACE_URL_TEMPLATE: template })).toThrow(/TRACE_URL_TEMPLATE expects/);
+    }
+  });
+});

@@ -9,7 +9,7 @@ import type { FaultInjector } from '../faults/fault-injector.js';
 import { withSagaLogFaults } from '../faults/fault-wrappers.js';
 import { registerSaga } from '../machines/register-saga.js';
 import { createRegistration } from '../machines/registration.js';
-import { SagaCoordinator } from '../machines/runtime/saga-coordinator.js';
+import { SagaCoordinator, type SagaTracing } from '../machines/runtime/saga-coordinator.js';
 import type { SagaInspector } from '../observability/inspector.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildHttpServer } from '../transports/http/http-server.js';
@@ -52,6 +52,7 @@ export async function startApi(
   metrics: Metrics,
   logger: Logger,
   closers: Closers,
+  tracing: SagaTracing | undefined,
 ): Promise<Api> {
   const sagaDatabase = databases.saga;
   if (!sagaDatabase) throw new Error('the api role has no saga database');
@@ -80,6 +81,7 @@ export async function startApi(
     logger: logger.child({ component: 'saga' }),
     observer: metrics.sagas,
     ...(inspector ? { inspect: inspector.inspect } : {}),
+    ...(tracing ? { tracing } : {}),
   });
   // A service here on the saga log's own database carries the log in its branch transactions.
   const riding = [
@@ -124,6 +126,7 @@ export async function startApi(
       return { ready: Object.values(checks).every(Boolean), checks };
     },
     metrics: { registry: metrics.registry, record: metrics.httpRequest },
+    traceUrlTemplate: config.tracing.urlTemplate,
   });
   // Closed first: no new requests while the coordinator drains.
   closers.add(() => http.close());

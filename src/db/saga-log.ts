@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { ResultSetHeader } from 'mysql2/promise';
 import {
   activeSagaStatuses,
+  type ClaimedSaga,
   FIRST_GENERATION,
   isFinalStatus,
   type Lease,
@@ -45,6 +46,7 @@ const INSERT_SAGA = statement<
   | 'input'
   | 'requestFingerprint'
   | 'subject'
+  | 'traceContext'
   | 'owner'
   | 'leaseGeneration'
   | 'leaseMicros'
@@ -57,6 +59,7 @@ const INSERT_SAGA = statement<
     input: sql.placeholder('input'),
     requestFingerprint: sql.placeholder('requestFingerprint'),
     subject: sql.placeholder('subject'),
+    traceContext: sql.placeholder('traceContext'),
     owner: sql.placeholder('owner'),
     leaseGeneration: sql.placeholder('leaseGeneration'),
     leaseExpiresAt: sql`NOW(3) + INTERVAL ${sql.placeholder('leaseMicros')} MICROSECOND`,
@@ -110,6 +113,7 @@ function insertValues(saga: NewSaga) {
     input: saga.rewrittenInput ?? saga.input,
     requestFingerprint: saga.requestFingerprint,
     subject: saga.subject,
+    traceContext: saga.traceContext,
     owner: saga.owner,
     leaseGeneration: FIRST_GENERATION,
     leaseMicros: saga.leaseMs * 1000,
@@ -144,6 +148,7 @@ function toRecord(row: Row): SagaRecord {
     input: row.input,
     requestFingerprint: row.requestFingerprint,
     subject: row.subject,
+    traceContext: row.traceContext,
     owner: row.owner,
     leaseGeneration: row.leaseGeneration,
     leaseExpiresAt: row.leaseExpiresAt,
@@ -211,12 +216,14 @@ export function createSagaLog(db: Db): SagaLog {
           or(...runnable.map((kind) => runnableBy(kind))),
         );
         const candidates = await db
-          .select({ gid: sagas.gid })
+          .select({ gid: sagas.gid, owner: sagas.owner })
           .from(sagas)
           .where(expired)
           .orderBy(sagas.leaseExpiresAt)
           .limit(limit);
         if (candidates.length === 0) return [];
+        // Whose each saga was, for the resume's reason (a released saga has no owner).
+        const from = new Map(candidates.map((candidate) => [candidate.gid, candidate.owner]));
         const gids = candidates.map((candidate) => candidate.gid);
         // The expiry is checked again by the UPDATE itself: of two processes racing for one saga, the
         // second finds the lease renewed by the first and takes nothing.
@@ -232,7 +239,7 @@ export function createSagaLog(db: Db): SagaLog {
           .select()
           .from(sagas)
           .where(and(inArray(sagas.gid, gids), eq(sagas.owner, owner), isActive));
-        return rows.map(toRecord);
+        return rows.map((row): ClaimedSaga => ({ ...toRecord(row), claimedFrom: from.get(row.gid) ?? null }));
       }),
 
     release: (owner, gids) =>

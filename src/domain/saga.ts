@@ -69,6 +69,11 @@ export interface NewSaga extends SagaMove {
   readonly requestFingerprint: string | null;
   /** The business key an operator searches by (register: the user id); null when the type has none. */
   readonly subject: string | null;
+  /**
+   * The W3C `traceparent` of the trace the saga was begun in (null without tracing): whoever resumes the
+   * saga links its spans to it.
+   */
+  readonly traceContext: string | null;
   readonly owner: string;
   readonly leaseMs: number;
 }
@@ -95,6 +100,7 @@ export interface SagaRecord extends SagaMove {
   readonly input: unknown;
   readonly requestFingerprint: string | null;
   readonly subject: string | null;
+  readonly traceContext: string | null;
   readonly owner: string | null;
   /** Raised by every claim; writes carry the generation they were claimed with. */
   readonly leaseGeneration: number;
@@ -103,6 +109,11 @@ export interface SagaRecord extends SagaMove {
   readonly finishedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** A saga taken over from the log, and whose it was: null when its owner released it (a graceful stop). */
+export interface ClaimedSaga extends SagaRecord {
+  readonly claimedFrom: string | null;
 }
 
 /** Sagas of one type that ended with one status, counted since the last report. */
@@ -152,7 +163,7 @@ export interface SagaLog {
     leaseMs: number,
     limit: number,
     runnable: readonly RunnableType[],
-  ): Promise<SagaRecord[]>;
+  ): Promise<ClaimedSaga[]>;
   /** Lets go of the active sagas `owner` holds (all, or those among `gids`), so another process can take them at once. */
   release(owner: string, gids?: readonly string[]): Promise<number>;
   /** Adds sagas `owner` finished to the count of the current minute (the dashboard's throughput). */

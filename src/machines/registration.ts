@@ -10,6 +10,7 @@ import type { UserService } from '../domain/user-service.js';
 import { newGid } from './gid.js';
 import { type RegisterInput, type RegisterResults, registerSaga } from './register-saga.js';
 import type { SagaCoordinator, SagaResult } from './runtime/saga-coordinator.js';
+import { traceIdOf } from './runtime/saga-tracing.js';
 
 export interface RegisterRequest {
   readonly id?: number | undefined;
@@ -19,11 +20,15 @@ export interface RegisterRequest {
   readonly score?: number | undefined;
 }
 
-export type RegistrationOutcome =
+export type RegistrationOutcome = (
   | { readonly status: 'succeeded'; readonly gid: string; readonly user: User; readonly score: number }
   | { readonly status: 'aborted'; readonly gid: string; readonly error: ErrorInfo }
   /** Not final within the wait: the saga goes on; its state is at /sagas/{gid}. */
-  | { readonly status: 'pending'; readonly gid: string };
+  | { readonly status: 'pending'; readonly gid: string }
+) & {
+  /** The trace the saga was begun in, when tracing is on (the same for a replay). */
+  readonly traceId?: string;
+};
 
 export interface RegistrationDeps {
   readonly coordinator: SagaCoordinator;
@@ -80,6 +85,11 @@ function checkRequest(request: RegisterRequest): void {
     // Lone surrogates all encode as U+FFFD: two different passwords would hash alike.
     if (!request.password.isWellFormed()) throw new InvalidArgument('password must be valid Unicode text');
   }
+}
+
+function withTraceId(outcome: RegistrationOutcome, traceContext: string | null): RegistrationOutcome {
+  const traceId = traceIdOf(traceContext);
+  return traceId === null ? outcome : { ...outcome, traceId };
 }
 
 /** Registration as the API offers it: one saga per request, idempotent per key, waited for a while. */
@@ -175,7 +185,8 @@ export function createRegistration(deps: RegistrationDeps) {
       const gid = idempotencyKey === undefined ? newGid() : gidForKey(idempotencyKey);
       if (idempotencyKey !== undefined) {
         const existing = await deps.log.get(gid);
-        if (existing) return replay(existing, request, fingerprint as string);
+        if (existing)
+          return withTraceId(await replay(existing, request, fingerprint as string), existing.traceContext);
       }
 
       // Hashed (slowly, on purpose) and sealed before the saga exists: the log never sees a secret.
@@ -191,9 +202,9 @@ export function createRegistration(deps: RegistrationDeps) {
         // Another request with this key won the race to create the saga.
         const existing = await deps.log.get(gid);
         if (!existing) throw new InvalidArgument(undefined, 'idempotency_key_reused');
-        return replay(existing, request, fingerprint as string);
+        return withTraceId(await replay(existing, request, fingerprint as string), existing.traceContext);
       }
-      return settle(gid, input, started.result);
+      return withTraceId(await settle(gid, input, started.result), started.traceContext);
     },
   };
 }

@@ -12,14 +12,19 @@ import { createRegistration } from '../../src/machines/registration.js';
 import { SagaCoordinator } from '../../src/machines/runtime/saga-coordinator.js';
 import { call } from '../helpers/app.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../helpers/database.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
 
 // Everything the service writes is collected and searched for the secrets it handled: the passwords,
-// their scrypt hashes (whole, and salt and key apart), the JWT secret and the tokens it issued.
+// their scrypt hashes (whole, and salt and key apart), the JWT secret and the tokens it issued; in the
+// spans it exports, also the sealed hashes and the admin and service tokens.
 
 const JWT_SECRET = `jwt-secret-${randomBytes(12).toString('hex')}`;
 const ADMIN_TOKEN = `admin-token-${randomBytes(8).toString('hex')}`;
+const SERVICE_TOKEN = `service-token-${randomBytes(8).toString('hex')}`;
 const password = (label: string) => `pw-${label}-${randomBytes(6).toString('hex')}`;
+/** A sealed value (domain/secret-box.ts): version, 12-byte IV, ciphertext, 16-byte tag, base64url. */
+const SEALED = /v[12]\.[\w-]{16}\.[\w-]+\.[\w-]{22}/;
 
 /** Every string a hash gives away: the whole hash and its salt and key. */
 function hashParts(hash: string): string[] {
@@ -32,22 +37,29 @@ function found(haystack: string, needles: readonly string[]): string[] {
 
 let database: TestDatabase;
 let service: ServiceProcess | undefined;
+let receiver: OtlpReceiver;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  receiver = await startOtlpReceiver();
 });
 afterAll(async () => {
   await service?.kill();
+  await receiver?.close();
   await database?.drop();
 });
 
 describe('secrets never leave in clear', () => {
-  it('are in no log line, response, saga log row or barrier row', async () => {
+  it('are in no log line, response, saga log row, barrier row or exported span', async () => {
     service = await startServiceProcess({
       DATABASE_URL: database.url,
       JWT_SECRET,
       ADMIN_TOKEN,
+      SERVICE_TOKEN,
       LOG_LEVEL: 'trace',
+      // Tracing on: every request, saga, step and statement becomes a span.
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
       // Failing steps and compensations, so error paths are logged too.
       FAULTS: 'user.*=transient:40%;score.*=transient:40%',
       FAULTS_SEED: '9',
@@ -142,6 +154,22 @@ describe('secrets never leave in clear', () => {
     expect(found(responses.join('\n'), [...secrets, ...tokens]), 'in the responses').toEqual([]);
     expect(found(sagaRows, [...secrets, ...tokens]), 'in the saga log').toEqual([]);
     expect(found(barrierRows, [...secrets, ...tokens]), 'in the barrier table').toEqual([]);
+
+    // Every saga's span has ended and been exported (the last ones end after their answer).
+    const spans = await receiver.waitFor(
+      (all) =>
+        gids.every((gid) =>
+          all.some((span) => span.name === 'saga register' && span.attributes['saga.gid'] === gid),
+        ),
+      20_000,
+    );
+    const statements = spans.filter((span) => span.scope.includes('mysql2'));
+    expect(
+      statements.some((span) => /insert into `saga`/.test(String(span.attributes['db.query.text']))),
+    ).toBe(true); // the rows that carried the sealed hashes were traced
+    const exported = JSON.stringify(spans, (_key, value) => (typeof value === 'bigint' ? `${value}` : value));
+    expect(found(exported, [...secrets, ...tokens, ADMIN_TOKEN, SERVICE_TOKEN]), 'in the spans').toEqual([]);
+    expect(exported, 'a sealed value in the spans').not.toMatch(SEALED);
   }, 60_000);
 
   it('are not in the inspection events the coordinator emits (the inspector gets the same)', async () => {

@@ -48,6 +48,11 @@ export const sagas = mysqlTable(
     requestFingerprint: varchar('request_fingerprint', { length: 64 }),
     /** The saga's business key, for search (register: the user id); set from its type at create. */
     subject: varchar('subject', { length: 128 }),
+    /**
+     * The W3C traceparent of the trace the saga was begun in (55 characters; null without tracing), so a
+     * process that resumes it links its spans to that trace.
+     */
+    traceContext: varchar('trace_context', { length: 64 }),
     /** When the saga became final (the database clock); null while it runs. */
     finishedAt: datetime('finished_at', { mode: 'date', fsp: 3 }),
     createdAt: datetime('created_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),

@@ -10,12 +10,12 @@ export type SagaSystem = AnyActorRef['system'];
  * Runs one branch call of the saga whose actor system `system` is, if the call may go through; hands
  * the call the rider that writes the saga's move in the branch's transaction, when it rides.
  */
-export type StepRunner = <T>(
+export type StepRunner = (
   system: SagaSystem,
   step: { readonly step: string; readonly op: SagaOp },
   signal: AbortSignal,
-  call: (alongside: BranchRider | undefined) => Promise<T>,
-) => Promise<T>;
+  call: (alongside: BranchRider | undefined) => Promise<StepDone>,
+) => Promise<StepDone>;
 
 /**
  * The step actors of a saga type, bound to its services: what `machine.provide({ actors })` is given.

@@ -1,5 +1,6 @@
 import { isFinalStatus, type RunnableType, type SagaLog, type SagaRecord } from '../../domain/saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
+import type { ResumeReason } from './saga-tracing.js';
 
 export interface RecoveryOptions {
   readonly log: SagaLog;
@@ -13,7 +14,7 @@ export interface RecoveryOptions {
   /** Whether this process works the saga now (then it need not adopt it). */
   readonly running: (gid: string) => boolean;
   /** Works a claimed saga, from its record and with its new lease. */
-  readonly resume: (record: SagaRecord, reason: 'takeover' | 'adopted') => void;
+  readonly resume: (record: SagaRecord, reason: ResumeReason) => void;
   readonly logger: RuntimeLogger;
 }
 
@@ -73,7 +74,13 @@ export class Recovery {
       for (;;) {
         if (this.stopped) return;
         const claimed = await log.claimExpired(owner, leaseMs, batch, this.options.runnable());
-        for (const record of claimed) this.options.resume(record, 'takeover');
+        for (const record of claimed) {
+          // Released by a graceful stop: a restart. Held by another process that stopped renewing it (it
+          // crashed, or was cut off): a takeover. Held by this very process, whose renewals failed for a
+          // whole lease: it takes its own saga back, a retry.
+          const from = record.claimedFrom;
+          this.options.resume(record, from === null ? 'restart' : from === owner ? 'retry' : 'takeover');
+        }
         this.lastPassAt = Date.now();
         if (claimed.length < batch) return;
       }
@@ -92,7 +99,7 @@ export class Recovery {
         !isFinalStatus(record.status) &&
         !this.options.running(gid)
       ) {
-        this.options.resume(record, 'adopted');
+        this.options.resume(record, 'retry');
       }
     }
   }

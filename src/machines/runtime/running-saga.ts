@@ -3,6 +3,7 @@ import type { ErrorInfo } from '../../domain/errors.js';
 import type { Lease, NewSaga, SagaMove } from '../../domain/saga.js';
 import { aborted, type Deferred, deferred } from './deferred.js';
 import type { ProgressWriter } from './progress-writer.js';
+import type { SagaTrace } from './saga-tracing.js';
 
 export type SagaResult =
   | {
@@ -48,6 +49,8 @@ export class RunningSaga {
     public rowExists: boolean,
     /** What its row's first write needs besides the move. */
     readonly creation: Omit<NewSaga, keyof SagaMove>,
+    /** Its span, and its steps' (tracing off: a no-op). */
+    readonly trace: SagaTrace,
   ) {
     this.decisionDurable = decided;
   }
@@ -110,6 +113,7 @@ export class RunningSaga {
     this.unsubscribe();
     this.writer.close();
     this.actor.stop();
+    this.trace.end(result);
     this.done.resolve(result);
     this.decisionWaiters?.reject(NO_LONGER_HERE);
   }

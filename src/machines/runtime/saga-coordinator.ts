@@ -13,10 +13,12 @@ import type { SagaResult } from './running-saga.js';
 import { type RuntimeLogger, silentLogger } from './runtime-log.js';
 import { moveOf, stateName } from './saga-progress.js';
 import { CHECKPOINT_MS, type DefinedType, type SagaObserver, SagaRunner } from './saga-runner.js';
+import { noSagaTracing, type ResumeReason, type SagaTracing } from './saga-tracing.js';
 import { StepGate } from './step-gate.js';
 
 export type { SagaResult } from './running-saga.js';
 export type { SagaObserver } from './saga-runner.js';
+export type { SagaTracing } from './saga-tracing.js';
 export type { StepFailureNotice } from './step-failures.js';
 
 export interface CoordinatorOptions {
@@ -32,6 +34,8 @@ export interface CoordinatorOptions {
   readonly observer?: SagaObserver;
   /** Attached to every saga actor, new or resumed (the Stately inspector, tests). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** A span per saga and per step attempt (OpenTelemetry, observability/tracing); none by default. */
+  readonly tracing?: SagaTracing;
   /** How many expired sagas one recovery pass takes over. */
   readonly recoveryBatch?: number;
 }
@@ -55,12 +59,14 @@ export class SagaCoordinator {
   private readonly recovery: Recovery;
   private readonly finishedCounts: FinishedCounts;
   private readonly logger: RuntimeLogger;
+  private readonly tracing: SagaTracing;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private accepting = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.owner = options.owner ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
     this.logger = options.logger ?? silentLogger;
+    this.tracing = options.tracing ?? noSagaTracing;
     this.lease = new LeaseKeeper(options.log, this.owner, options.leaseMs, this.logger, (held) =>
       this.checkOwnership(held),
     );
@@ -74,6 +80,7 @@ export class SagaCoordinator {
       policy: options.policy,
       alertRetryLimit: options.alertRetryLimit,
       logger: this.logger,
+      tracing: this.tracing,
       ...(options.observer ? { observer: options.observer } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
@@ -143,7 +150,15 @@ export class SagaCoordinator {
     gid: string,
     input: Input,
     requestFingerprint: string | null = null,
-  ): Promise<{ readonly created: true; readonly result: Promise<SagaResult> } | { readonly created: false }> {
+  ): Promise<
+    | {
+        readonly created: true;
+        readonly result: Promise<SagaResult>;
+        /** The saga's W3C traceparent (kept in its row); null when tracing is off. */
+        readonly traceContext: string | null;
+      }
+    | { readonly created: false }
+  > {
     if (!this.accepting)
       throw new TransientFailure('unavailable', 'the coordinator is not accepting new sagas');
     const defined = this.types.get(type);
@@ -151,6 +166,7 @@ export class SagaCoordinator {
     const actor = this.runner.actorOf(defined, gid, {
       input: { gid, input, deadline: Date.now() + this.options.timeoutMs, retry: this.options.policy },
     });
+    const trace = this.tracing.begin(type, gid);
     const creation = {
       gid,
       type,
@@ -158,6 +174,7 @@ export class SagaCoordinator {
       input,
       requestFingerprint,
       subject: defined.sagaType.subjectOf?.(input) ?? null,
+      traceContext: trace.traceContext,
       owner: this.owner,
       leaseMs: this.options.leaseMs,
     };
@@ -169,8 +186,12 @@ export class SagaCoordinator {
     if (!rides) {
       try {
         const saga: NewSaga = { ...creation, ...moveOf(actor.getSnapshot()) };
-        if ((await this.options.log.create(saga)) === 'exists') return { created: false };
+        if ((await trace.within(() => this.options.log.create(saga))) === 'exists') {
+          trace.end({ status: 'notCreated', gid });
+          return { created: false };
+        }
       } catch (error) {
+        trace.end({ status: 'notCreated', gid });
         this.recovery.createUncertain(gid);
         throw error;
       }
@@ -180,8 +201,9 @@ export class SagaCoordinator {
       resumed: false,
       decided: false,
       rowExists: !rides,
+      trace,
     });
-    return { created: true, result: running.done.promise };
+    return { created: true, result: running.done.promise, traceContext: trace.traceContext };
   }
 
   /**
@@ -264,7 +286,7 @@ export class SagaCoordinator {
   }
 
   /** A claimed saga: resumed here if this process runs its type and version, else released at once. */
-  private resume(record: SagaRecord, reason: 'takeover' | 'adopted'): void {
+  private resume(record: SagaRecord, reason: ResumeReason): void {
     const defined = this.types.get(record.type);
     if (!defined || defined.sagaType.version !== record.machineVersion) {
       // Claims are filtered by type and version: this saga came here some other way (an adopted create).

@@ -10,7 +10,7 @@ import {
   type SagaRecord,
 } from '../../domain/saga.js';
 import type { RetryPolicy } from '../backoff.js';
-import type { SagaContext, StepFailed } from '../saga-context.js';
+import type { SagaContext, StepDone, StepFailed } from '../saga-context.js';
 import type { AnySagaType } from '../saga-type.js';
 import type { SagaSystem } from './bind-steps.js';
 import type { FinishedCounts } from './finished-counts.js';
@@ -19,6 +19,7 @@ import { successMove, type successTargets } from './riding.js';
 import { RunningSaga, type SagaResult } from './running-saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
 import { moveOf, needsWriteNow, snapshotOf, stateName } from './saga-progress.js';
+import type { ResumeReason, SagaTrace, SagaTracing } from './saga-tracing.js';
 import { logStepFailure, type StepFailureNotice, stepFailureNotice } from './step-failures.js';
 import type { StepCallInfo, StepGate } from './step-gate.js';
 
@@ -53,6 +54,8 @@ export interface RunnerOptions {
   readonly finishedCounts: FinishedCounts;
   readonly observer?: SagaObserver;
   readonly inspect?: (event: InspectionEvent) => void;
+  /** Spans for sagas and their steps (noSagaTracing when tracing is off). */
+  readonly tracing: SagaTracing;
 }
 
 /** How long a deferred move may stay unwritten (see needsWriteNow). */
@@ -119,6 +122,7 @@ export class SagaRunner {
       /** The log already says it compensates. */
       readonly decided: boolean;
       readonly rowExists: boolean;
+      readonly trace: SagaTrace;
     },
   ): RunningSaga {
     const type = defined.sagaType.type;
@@ -140,6 +144,7 @@ export class SagaRunner {
       from.decided,
       from.rowExists,
       creation,
+      from.trace,
     );
     const subscription = actor.subscribe({
       next: (snapshot) => {
@@ -169,7 +174,8 @@ export class SagaRunner {
     this.sagas.set(gid, saga);
     this.bySystem.set(actor.system, saga);
     this.options.observer?.started?.(type, gid, from.resumed);
-    actor.start();
+    // Started with the saga's span active: its steps, timers and log writes are that trace's.
+    from.trace.within(() => actor.start());
     return saga;
   }
 
@@ -178,7 +184,7 @@ export class SagaRunner {
    * lease, maybe to a process that moved the saga on, then claimed it back): that actor is dropped and
    * the saga resumes from the record, under the new lease, its step state entered again.
    */
-  resume(defined: DefinedType, record: SagaRecord, lease: Lease, reason: 'takeover' | 'adopted'): void {
+  resume(defined: DefinedType, record: SagaRecord, lease: Lease, reason: ResumeReason): void {
     const stale = this.sagas.get(record.gid);
     if (stale) {
       this.options.logger.warn(
@@ -203,7 +209,8 @@ export class SagaRunner {
       },
       'resuming saga',
     );
-    if (reason === 'takeover') this.options.observer?.takeover?.(record.type, record.gid);
+    // Taken from the log after its lease ran out or was let go (the metric counts both).
+    if (reason !== 'retry') this.options.observer?.takeover?.(record.type, record.gid);
     const creation = {
       gid: record.gid,
       type: record.type,
@@ -211,50 +218,59 @@ export class SagaRunner {
       input: record.input,
       requestFingerprint: record.requestFingerprint,
       subject: record.subject,
+      // The row keeps the trace the saga was begun in; every resume links back to it.
+      traceContext: record.traceContext,
       owner: lease.owner,
       leaseMs: this.options.leaseMs,
     };
+    const trace = this.options.tracing.resume(record.type, record.gid, record.traceContext, reason);
     this.run(defined, actor, lease, creation, {
       resumed: true,
       decided: record.status === 'compensating',
       rowExists: true,
+      trace,
     });
-    actor.send({ type: 'RESUME' });
+    trace.within(() => actor.send({ type: 'RESUME' }));
   }
 
   /**
    * A step's branch call, through the gate of the saga that makes it. When the step rides, its rider
    * writes the move the step's success makes, inside the branch's transaction.
    */
-  callStep<T>(
+  callStep(
     defined: DefinedType,
     system: SagaSystem,
     step: { readonly step: string; readonly op: SagaOp },
     signal: AbortSignal,
-    call: (alongside: BranchRider | undefined) => Promise<T>,
-  ): Promise<T> {
+    call: (alongside: BranchRider | undefined) => Promise<StepDone>,
+  ): Promise<StepDone> {
     const saga = this.bySystem.get(system);
     if (!saga) return Promise.reject(new Error(`no saga runs ${step.step} here`));
     const rides = defined.riding.has(step.step);
-    return this.options.gate.pass(saga, { ...step, rides }, signal, async () => {
-      if (!rides) return call(undefined);
-      try {
-        const result = await call(this.rider(defined, saga, step));
-        if (!saga.rideCommitted()) {
-          // A wiring fault (the branch dropped its rider), not a failure: the move is written on its own.
-          this.options.logger.error(
-            { gid: saga.gid, type: saga.type, step: step.step },
-            'a riding step committed without the saga log; writing the move on its own',
-          );
-          saga.uncarried = true;
+    // The step state recorded the call as running; its attempts count the calls that ended.
+    const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
+    const attempt = (context.steps[step.step]?.attempts ?? 0) + 1;
+    return this.options.gate.pass(saga, { ...step, rides }, signal, () =>
+      saga.trace.step(step, attempt, async () => {
+        if (!rides) return call(undefined);
+        try {
+          const result = await call(this.rider(defined, saga, step));
+          if (!saga.rideCommitted()) {
+            // A wiring fault (the branch dropped its rider), not a failure: the move is written on its own.
+            this.options.logger.error(
+              { gid: saga.gid, type: saga.type, step: step.step },
+              'a riding step committed without the saga log; writing the move on its own',
+            );
+            saga.uncarried = true;
+          }
+          return result;
+        } catch (error) {
+          saga.rideAbandoned();
+          if (error instanceof LeaseLost) this.lost(saga);
+          throw error;
         }
-        return result;
-      } catch (error) {
-        saga.rideAbandoned();
-        if (error instanceof LeaseLost) this.lost(saga);
-        throw error;
-      }
-    });
+      }),
+    );
   }
 
   /** Stops working a saga here (final, lost, or released to another process). */

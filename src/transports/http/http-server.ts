@@ -64,6 +64,8 @@ export interface HttpDeps extends BaseHttpDeps {
   readonly sagaQueries: SagaQueries;
   readonly coordinator: SagaCoordinator;
   readonly readiness: () => Promise<Readiness>;
+  /** TRACE_URL_TEMPLATE: the saga view links each saga's trace. */
+  readonly traceUrlTemplate?: string | undefined;
 }
 
 /** What every HTTP server of ours has: request ids, timings, the error envelope, the tokens. */
@@ -171,6 +173,7 @@ export async function buildHttpServer(deps: HttpDeps) {
       queries: deps.sagaQueries,
       coordinator: deps.coordinator,
       cursorSecret: deps.adminToken,
+      traceUrlTemplate: deps.traceUrlTemplate,
     });
     await app.register(metricsRoute, { registry: deps.metrics.registry });
     await app.register(dashboardRoutes, { coordinator: deps.coordinator });

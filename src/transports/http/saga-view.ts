@@ -1,6 +1,7 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import { barrierOutcomes } from '../../domain/branch.js';
 import { type SagaRecord, stepStatuses, stepUnderWay } from '../../domain/saga.js';
+import { traceIdOf } from '../../machines/runtime/saga-tracing.js';
 import { attemptOutcomes, type SagaDetail } from '../../machines/saga-context.js';
 import type { AnySagaType } from '../../machines/saga-type.js';
 import { Nullable, SagaStatusSchema } from './routes/saga-schemas.js';
@@ -41,6 +42,12 @@ export const SagaViewSchema = Type.Object({
     }),
   ),
   owner: Nullable(Type.String()),
+  traceId: Nullable(
+    Type.String({ description: 'The trace the saga was begun in (OpenTelemetry); null without tracing' }),
+  ),
+  traceUrl: Nullable(
+    Type.String({ description: "That trace in a trace UI (TRACE_URL_TEMPLATE); null when it isn't set" }),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -48,8 +55,16 @@ export const SagaViewSchema = Type.Object({
 export type SagaView = Static<typeof SagaViewSchema>;
 type StepView = SagaView['steps'][number];
 
-/** Every step of the saga's type, in the order it runs: actions first, then compensations. */
-export function describeSaga(record: SagaRecord, sagaType: AnySagaType | undefined): SagaView {
+/**
+ * Every step of the saga's type, in the order it runs: actions first, then compensations.
+ * `traceUrlTemplate` (TRACE_URL_TEMPLATE) links the saga's trace: `{traceId}` is replaced.
+ */
+export function describeSaga(
+  record: SagaRecord,
+  sagaType: AnySagaType | undefined,
+  traceUrlTemplate?: string,
+): SagaView {
+  const traceId = traceIdOf(record.traceContext);
   const progress = record.progress.steps ?? {};
   // The log keeps the timeline only once a step failed or a compensation ran (SagaDetail).
   const history = (record.detail as SagaDetail | null)?.history ?? [];
@@ -81,6 +96,8 @@ export function describeSaga(record: SagaRecord, sagaType: AnySagaType | undefin
       op: entry.op === 'action' ? 'action' : 'compensate',
     })),
     owner: record.owner,
+    traceId,
+    traceUrl: traceId && traceUrlTemplate ? traceUrlTemplate.replaceAll('{traceId}', traceId) : null,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };

@@ -189,6 +189,7 @@ describe('claims a process cannot run', () => {
       machineVersion: 2,
       input,
       requestFingerprint: null,
+      traceContext: null,
       subject: '72',
       owner: 'a process that died',
       leaseMs: 1_000,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../../helpers/app.js';
+import { queryOnce } from '../../helpers/database.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
@@ -24,6 +25,7 @@ beforeAll(async () => {
     RETRY_MAX_MS: '60000',
     SAGA_TIMEOUT_MS: '600000',
     REGISTER_WAIT_MS: '300',
+    TRACE_URL_TEMPLATE: 'https://traces.example/trace/{traceId}',
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -136,6 +138,32 @@ describe('dashboard', () => {
     expect(await page.locator('#retry').count()).toBe(0); // nothing waits in a final saga
 
     await page.screenshot({ path: new URL('dashboard-saga.png', ARTIFACTS).pathname, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a saga’s trace id as a link to the trace UI, and nothing for a saga without one', async () => {
+    const traced = await register(7101, 'Traced', 1);
+    const untraced = await register(7102, 'Untraced', 1);
+    // As a process with tracing on writes it (this test's app runs without the SDK).
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await queryOnce(service.database.url, 'UPDATE saga SET trace_context = ? WHERE gid = ?', [
+      `00-${traceId}-00f067aa0ba902b7-01`,
+      traced,
+    ]);
+
+    const { page, problems } = await openDashboard();
+    await page.fill('#token', TEST_ADMIN_TOKEN);
+    await page.click('button[type=submit]');
+    await page.goto(`${service.url}/dashboard#/saga/${traced}`);
+    const link = page.locator('#trace a');
+    await expect.poll(() => link.textContent()).toBe(traceId);
+    expect(await link.getAttribute('href')).toBe(`https://traces.example/trace/${traceId}`);
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+
+    await page.goto(`${service.url}/dashboard#/saga/${untraced}`);
+    await expect.poll(() => page.locator('#state').textContent()).toBe('scoreSaved');
+    expect(await page.locator('#trace').count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });

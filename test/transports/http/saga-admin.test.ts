@@ -33,6 +33,7 @@ async function insertSaga(type: string, status: SagaStatus, subject: string | nu
     machineVersion: 1,
     input: {},
     requestFingerprint: null,
+    traceContext: null,
     subject,
     owner: 'another-process',
     leaseMs: 3_600_000,

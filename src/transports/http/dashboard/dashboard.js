@@ -523,6 +523,11 @@ async function sagaPage(gid) {
     ),
   );
 
+  // The trace id, linked to the trace UI when TRACE_URL_TEMPLATE is set (the server checked it is http(s)).
+  const traceLink = ({ traceId, traceUrl }) =>
+    traceUrl && /^https?:\/\//.test(traceUrl)
+      ? h('a', { href: traceUrl, target: '_blank', rel: 'noopener noreferrer' }, traceId)
+      : traceId;
   const fact = (name, value, attributes = {}) =>
     h('div', { class: 'fact' }, h('dt', {}, name), h('dd', attributes, value));
   show(
@@ -546,6 +551,7 @@ async function sagaPage(gid) {
         fact('created', dateTime(saga.createdAt)),
         fact('updated', dateTime(saga.updatedAt)),
         fact('owner', saga.owner ?? '—', { class: 'mono' }),
+        saga.traceId ? fact('trace', traceLink(saga), { class: 'mono', id: 'trace' }) : null,
         saga.nextAttemptAt ? fact('next attempt', dateTime(saga.nextAttemptAt)) : null,
         saga.error
           ? fact('error', [h('code', {}, saga.error.code), ' ', saga.error.message], { class: 'error' })

@@ -35,7 +35,17 @@ const RegisterBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Aborted = Type.Object({ gid: Type.String(), status: Type.Literal('aborted'), error: ErrorInfoSchema });
+/** With tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), the trace the saga was begun in. */
+const traceId = Type.Optional(
+  Type.String({ description: "The saga's trace id, when tracing is on (see GET /sagas/{gid})" }),
+);
+
+const Aborted = Type.Object({
+  gid: Type.String(),
+  status: Type.Literal('aborted'),
+  error: ErrorInfoSchema,
+  traceId,
+});
 
 export interface RegisterRouteOptions {
   readonly registration: Registration;
@@ -81,9 +91,10 @@ export const registerRoute: FastifyPluginAsyncTypebox<RegisterRouteOptions> = as
             status: Type.Literal('succeeded'),
             user: UserSchema,
             score: Type.Integer(),
+            traceId,
           }),
           202: Type.Object(
-            { gid: Type.String(), status: Type.Literal('pending') },
+            { gid: Type.String(), status: Type.Literal('pending'), traceId },
             { description: 'Not final within REGISTER_WAIT_MS; the saga goes on (see Location)' },
           ),
           409: Type.Union([Aborted, ErrorEnvelope], {

@@ -17,12 +17,14 @@ export interface SagaRouteOptions {
   readonly coordinator: SagaCoordinator;
   /** Signs listing cursors (the admin token: the same in every process). */
   readonly cursorSecret: string;
+  /** TRACE_URL_TEMPLATE: a saga's trace in a trace UI. */
+  readonly traceUrlTemplate?: string | undefined;
 }
 
 /** The admin API over sagas; every route below asks for the admin token. */
 export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (
   app,
-  { log, queries, coordinator, cursorSecret },
+  { log, queries, coordinator, cursorSecret, traceUrlTemplate },
 ) => {
   app.addHook('preHandler', app.requireAdmin);
   await app.register(sagaListRoute, { queries, cursors: createCursorCodec(cursorSecret) });
@@ -63,7 +65,7 @@ export const sagaRoutes: FastifyPluginAsyncTypebox<SagaRouteOptions> = async (
       // A saga whose first step has not committed has no row yet: this process may still be running it.
       const record = (await log.get(request.params.gid)) ?? coordinator.runningRecord(request.params.gid);
       if (!record) throw new NotFound('saga_not_found', `no saga ${request.params.gid}`);
-      return describeSaga(record, coordinator.sagaType(record.type));
+      return describeSaga(record, coordinator.sagaType(record.type), traceUrlTemplate);
     },
   );
 };
