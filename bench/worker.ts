@@ -209,6 +209,7 @@ async function rideFloor() {
         input,
         requestFingerprint: null,
         subject: String(input.user.id),
+        traceContext: null,
         owner: lease.owner,
         leaseMs: 30_000,
         ...progress,
