@@ -162,6 +162,8 @@ describe('dashboard', () => {
     expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
 
     await page.goto(`${service.url}/dashboard#/saga/${untraced}`);
+    // Both sagas are in scoreSaved: wait for the page to show the second one, not the first.
+    await expect.poll(() => page.locator('h1').textContent()).toBe(untraced);
     await expect.poll(() => page.locator('#state').textContent()).toBe('scoreSaved');
     expect(await page.locator('#trace').count()).toBe(0);
     expect(problems).toEqual([]);
