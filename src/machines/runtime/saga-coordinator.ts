@@ -132,6 +132,7 @@ export class SagaCoordinator {
 
   /** Takes the lease for the first time and starts the heartbeat and the recovery loop. */
   async start(): Promise<void> {
+    await this.releaseEarlierLife();
     if (!(await this.lease.renew())) throw new TransientFailure('unavailable', 'cannot reach the saga log');
     this.lease.start();
     this.accepting = true;
@@ -139,6 +140,27 @@ export class SagaCoordinator {
     this.finishedCounts.start();
     this.checkpointTimer = setInterval(() => this.runner.checkpoint(), CHECKPOINT_MS);
     this.checkpointTimer.unref();
+  }
+
+  /**
+   * A process started under a fixed COORDINATOR_ID finds the sagas its previous life held under its own
+   * name. It holds none of them (nothing of them is in memory), and its first lease renewal would keep
+   * them leased for as long as it runs, unworked. So it lets them go before anything else, and recovery
+   * resumes them at once (as a restart).
+   */
+  private async releaseEarlierLife(): Promise<void> {
+    let released: number;
+    try {
+      released = await this.options.log.release(this.owner);
+    } catch {
+      throw new TransientFailure('unavailable', 'cannot reach the saga log');
+    }
+    if (released > 0) {
+      this.logger.warn(
+        { owner: this.owner, released },
+        'sagas an earlier process left under this coordinator id are let go, to be resumed',
+      );
+    }
   }
 
   /**

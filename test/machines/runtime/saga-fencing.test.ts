@@ -37,9 +37,10 @@ function realServices(): RegisterServices {
 
 async function startCoordinator(
   services: RegisterServices,
-  options: { log?: SagaLog; timeoutMs?: number; definition?: typeof registerSaga } = {},
+  options: { log?: SagaLog; timeoutMs?: number; definition?: typeof registerSaga; owner?: string } = {},
 ) {
   const coordinator = new SagaCoordinator({
+    ...(options.owner ? { owner: options.owner } : {}),
     log: options.log ?? createSagaLog(database.db),
     leaseMs: 1_000,
     recoveryIntervalMs: 100,
@@ -226,5 +227,39 @@ describe('claims a process cannot run', () => {
       (value) => value?.status === 'succeeded',
     );
     expect(done?.owner).toBe(next.owner);
+  }, 30_000);
+});
+
+describe('a process started again under the same COORDINATOR_ID', () => {
+  it('resumes the sagas its previous life held, instead of renewing their leases unworked', async () => {
+    const log = createSagaLog(database.db);
+    const gid = `same-id-${Date.now()}`;
+    const input = { user: { id: 73, name: 'same id', gender: 'x' }, score: 5, sealedPasswordHash: null };
+    // What the previous life left when it was killed: a saga it held, its lease still running.
+    await log.create({
+      gid,
+      type: 'register',
+      machineVersion: registerSaga.version,
+      input,
+      requestFingerprint: null,
+      traceContext: null,
+      subject: '73',
+      owner: 'pod-0',
+      leaseMs: 60_000,
+      status: 'pending',
+      state: 'pending.calling',
+      progress: { deadline: Date.now() + 60_000, results: {}, steps: {} } as ProgressRecord,
+      detail: null,
+    });
+
+    await startCoordinator(realServices(), { owner: 'pod-0' });
+    const done = await until(
+      () => sagaRow(gid),
+      (value) => value?.status === 'succeeded',
+      10_000,
+    );
+    expect(done?.owner).toBe('pod-0');
+    const report = await checkInvariant(sameDatabase(database.url));
+    expect(report.violations).toEqual([]);
   }, 30_000);
 });
