@@ -48,7 +48,7 @@ export async function withBarrier<T>(
   try {
     // On a branch-pool connection (autocommit off) the first statement opens the transaction.
     if (branchPool === undefined) await connection.query('START TRANSACTION');
-    else if (options.packed) {
+    else if (options.packed && alongside?.expectsWork !== false) {
       const packed = await inOnePacket(connection, branch, business, alongside);
       if (packed.committed) return packed.run;
       broken = packed.broken;

@@ -68,6 +68,13 @@ export interface BranchRider {
    * created there is then no younger than the rows the business code writes, for readers that go by time.
    */
   readonly first: boolean;
+  /**
+   * False when the saga expects the branch to find nothing to do: the compensation of an action that
+   * never committed (it was refused, or never ran here), a null compensation. The barrier then goes
+   * statement by statement at once instead of sending the common case in one packet, which would only
+   * learn it from the row counts and roll back. A hint: either way answers the same.
+   */
+  readonly expectsWork?: boolean;
   write(transaction: unknown, outcome: BarrierOutcome): Promise<void>;
 }
 

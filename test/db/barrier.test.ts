@@ -6,7 +6,7 @@ import { withBarrier } from '../../src/db/barrier.js';
 import { branchPoolOf, type Tx } from '../../src/db/connection.js';
 import { users } from '../../src/db/schema/user.js';
 import { createUserStore } from '../../src/db/user-store.js';
-import type { BranchOp, BranchRef } from '../../src/domain/branch.js';
+import type { BranchOp, BranchRef, BranchRider } from '../../src/domain/branch.js';
 import { BusinessFailure } from '../../src/domain/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -226,9 +226,12 @@ describe('withBarrier, a branch in one packet', () => {
     const store = createUserStore(database.db);
     return {
       queries,
-      run: (gid: string, op: BranchOp, id: number) =>
-        store.branches.run(branch(gid, op), (writes) =>
-          op === 'action' ? writes.insert({ id, name: `user ${id}`, gender: 'x' }) : writes.deleteById(id),
+      run: (gid: string, op: BranchOp, id: number, alongside?: BranchRider) =>
+        store.branches.run(
+          branch(gid, op),
+          (writes) =>
+            op === 'action' ? writes.insert({ id, name: `user ${id}`, gender: 'x' }) : writes.deleteById(id),
+          alongside,
         ),
       restore: () => {
         branchPool.getConnection = getConnection;
@@ -272,9 +275,39 @@ describe('withBarrier, a branch in one packet', () => {
         { trans_type: 'saga', branch_id: '01', op: 'compensate', barrier_id: '01', reason: 'compensate' },
       ]);
 
+      // A saga's compensation of an action that never committed: only the packet's row counts find out.
+      const unexpected = nextId++;
+      users.queries.length = 0;
+      expect((await users.run('p-null-2', 'compensate', unexpected)).outcome).toBe('nullCompensation');
+      expect(users.queries).toContain('ROLLBACK');
+
       // Another saga's registration of a taken id: the business refusal of the ordinary way, nothing kept.
       await expect(users.run('p-taken', 'action', id)).rejects.toMatchObject({ code: 'duplicate_user' });
       expect(await barrierRows('p-taken')).toEqual([]);
+    } finally {
+      users.restore();
+    }
+  });
+
+  it('goes statement by statement at once when the saga expects a null compensation (no packet to roll back)', async () => {
+    const users = packedUsers();
+    try {
+      const never = nextId++;
+      const written: string[] = [];
+      const rider: BranchRider = {
+        first: false,
+        expectsWork: false,
+        write: async (_transaction, outcome) => {
+          written.push(outcome);
+        },
+      };
+      expect((await users.run('p-expected-null', 'compensate', never, rider)).outcome).toBe(
+        'nullCompensation',
+      );
+      expect(users.queries).not.toContain('ROLLBACK');
+      expect(users.queries.at(-1)).toBe('COMMIT');
+      expect(written).toEqual(['nullCompensation']);
+      expect(await barrierRows('p-expected-null')).toHaveLength(2);
     } finally {
       users.restore();
     }

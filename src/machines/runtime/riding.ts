@@ -84,3 +84,17 @@ export function successMove(
     detail: detailOf(next),
   };
 }
+
+/** The action each compensation undoes: the action step of the same branch. */
+export function undoneActions(sagaType: {
+  readonly branches: Readonly<Record<string, { readonly branchId: string; readonly op: SagaOp }>>;
+}): Map<string, string> {
+  const branches = Object.entries(sagaType.branches);
+  const undoes = new Map<string, string>();
+  for (const [step, { branchId, op }] of branches) {
+    if (op === 'action') continue;
+    const action = branches.find(([, other]) => other.branchId === branchId && other.op === 'action');
+    if (action) undoes.set(step, action[0]);
+  }
+  return undoes;
+}

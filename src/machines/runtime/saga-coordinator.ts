@@ -8,7 +8,7 @@ import { bindSteps, checkBranches } from './bind-steps.js';
 import { FinishedCounts } from './finished-counts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Recovery } from './recovery.js';
-import { callingStates, successTargets } from './riding.js';
+import { callingStates, successTargets, undoneActions } from './riding.js';
 import type { SagaResult } from './running-saga.js';
 import { type RuntimeLogger, silentLogger } from './runtime-log.js';
 import { moveOf, stateName } from './saga-progress.js';
@@ -122,6 +122,7 @@ export class SagaCoordinator {
       ),
       targets: successTargets(sagaType.machine, ops),
       callingStates: callingStates(sagaType.machine),
+      undoes: undoneActions(sagaType),
     };
     this.types.set(sagaType.type, defined);
   }

@@ -42,6 +42,8 @@ export interface DefinedType {
   readonly targets: ReturnType<typeof successTargets>;
   /** The state that calls each step (`userSaved.calling` → saveUserScore). */
   readonly callingStates: ReadonlyMap<string, string>;
+  /** The action each compensation undoes (`saveUserScoreCallback` → saveUserScore): they share a branch. */
+  readonly undoes: ReadonlyMap<string, string>;
 }
 
 export interface RunnerOptions {
@@ -304,6 +306,11 @@ export class SagaRunner {
     // user row as the one created no later than the row); a row that exists is updated after them, so a
     // refusal costs no write.
     const first = !saga.rowExists;
+    // A compensation whose action this saga has not seen commit is most likely a null compensation.
+    const undone = defined.undoes.get(step.step);
+    const expectsWork =
+      undone === undefined ||
+      (saga.actor.getSnapshot().context as SagaContext<unknown>).steps[undone]?.status === 'succeeded';
     const write = async (transaction: unknown, outcome: BarrierOutcome) => {
       // An action that found its compensation first did nothing; the service refuses it after the
       // commit, and the failure is written as any other.
@@ -320,7 +327,7 @@ export class SagaRunner {
       else await this.options.log.createWithin(transaction, { ...saga.creation, ...move });
       saga.ride(move);
     };
-    return { first, write };
+    return { first, expectsWork, write };
   }
 
   /** A write in a statement of its own: the row's first write creates it. */
