@@ -9,7 +9,7 @@ import type { FaultInjector } from '../faults/fault-injector.js';
 import { withSagaLogFaults } from '../faults/fault-wrappers.js';
 import { registerSaga } from '../machines/register-saga.js';
 import { createRegistration } from '../machines/registration.js';
-import { SagaCoordinator, type SagaTracing } from '../machines/runtime/saga-coordinator.js';
+import { coordinatorOwner, SagaCoordinator, type SagaTracing } from '../machines/runtime/saga-coordinator.js';
 import type { SagaInspector } from '../observability/inspector.js';
 import type { Metrics } from '../observability/metrics.js';
 import { buildHttpServer } from '../transports/http/http-server.js';
@@ -77,7 +77,7 @@ export async function startApi(
     timeoutMs: config.saga.timeoutMs,
     policy: config.saga.retry,
     alertRetryLimit: config.saga.alertRetryLimit,
-    ...(config.saga.coordinatorId ? { owner: config.saga.coordinatorId } : {}),
+    owner: coordinatorOwner(config.saga.coordinatorId),
     logger: logger.child({ component: 'saga' }),
     observer: metrics.sagas,
     ...(inspector ? { inspect: inspector.inspect } : {}),

@@ -28,7 +28,7 @@ export interface CoordinatorOptions {
   readonly timeoutMs: number;
   readonly policy: RetryPolicy;
   readonly alertRetryLimit: number;
-  /** Defaults to `<hostname>/<pid>/<random>`: a fresh identity per process. */
+  /** This process's name in the saga log's `owner` column; coordinatorOwner() by default. */
   readonly owner?: string;
   readonly logger?: RuntimeLogger;
   readonly observer?: SagaObserver;
@@ -38,6 +38,17 @@ export interface CoordinatorOptions {
   readonly tracing?: SagaTracing;
   /** How many expired sagas one recovery pass takes over. */
   readonly recoveryBatch?: number;
+}
+
+/**
+ * A coordinator's name in the saga log: `<id>/<random>`, where the id is COORDINATOR_ID when set (else
+ * `<hostname>/<pid>`). Leases are renewed by owner, so the name must be new in every process life: a
+ * process started again under a fixed id (a StatefulSet pod, say) that took its previous life's name
+ * would renew that life's leases without running those sagas, and they would never resume; two
+ * processes given one id would renew and claim each other's sagas.
+ */
+export function coordinatorOwner(id: string = `${hostname()}/${process.pid}`): string {
+  return `${id}/${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /**
@@ -64,7 +75,7 @@ export class SagaCoordinator {
   private accepting = false;
 
   constructor(private readonly options: CoordinatorOptions) {
-    this.owner = options.owner ?? `${hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
+    this.owner = options.owner ?? coordinatorOwner();
     this.logger = options.logger ?? silentLogger;
     this.tracing = options.tracing ?? noSagaTracing;
     this.lease = new LeaseKeeper(options.log, this.owner, options.leaseMs, this.logger, (held) =>
@@ -133,7 +144,6 @@ export class SagaCoordinator {
 
   /** Takes the lease for the first time and starts the heartbeat and the recovery loop. */
   async start(): Promise<void> {
-    await this.releaseEarlierLife();
     if (!(await this.lease.renew())) throw new TransientFailure('unavailable', 'cannot reach the saga log');
     this.lease.start();
     this.accepting = true;
@@ -141,27 +151,6 @@ export class SagaCoordinator {
     this.finishedCounts.start();
     this.checkpointTimer = setInterval(() => this.runner.checkpoint(), CHECKPOINT_MS);
     this.checkpointTimer.unref();
-  }
-
-  /**
-   * A process started under a fixed COORDINATOR_ID finds the sagas its previous life held under its own
-   * name. It holds none of them (nothing of them is in memory), and its first lease renewal would keep
-   * them leased for as long as it runs, unworked. So it lets them go before anything else, and recovery
-   * resumes them at once (as a restart).
-   */
-  private async releaseEarlierLife(): Promise<void> {
-    let released: number;
-    try {
-      released = await this.options.log.release(this.owner);
-    } catch {
-      throw new TransientFailure('unavailable', 'cannot reach the saga log');
-    }
-    if (released > 0) {
-      this.logger.warn(
-        { owner: this.owner, released },
-        'sagas an earlier process left under this coordinator id are let go, to be resumed',
-      );
-    }
   }
 
   /**

@@ -9,7 +9,7 @@ import { createScoreService } from '../../../src/domain/score-service.js';
 import { createSecretBox } from '../../../src/domain/secret-box.js';
 import { createUserService } from '../../../src/domain/user-service.js';
 import { type RegisterServices, registerSaga } from '../../../src/machines/register-saga.js';
-import { SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
+import { coordinatorOwner, SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
 import { checkInvariant, sameDatabase } from '../../chaos/invariant.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../../helpers/database.js';
 
@@ -231,7 +231,12 @@ describe('claims a process cannot run', () => {
 });
 
 describe('a process started again under the same COORDINATOR_ID', () => {
-  it('resumes the sagas its previous life held, instead of renewing their leases unworked', async () => {
+  it('takes a new name, so the sagas its previous life held expire and resume', async () => {
+    const previous = coordinatorOwner('pod-0');
+    const next = coordinatorOwner('pod-0');
+    expect(previous).toMatch(/^pod-0\/\w+$/);
+    expect(next).not.toBe(previous);
+
     const log = createSagaLog(database.db);
     const gid = `same-id-${Date.now()}`;
     const input = { user: { id: 73, name: 'same id', gender: 'x' }, score: 5, sealedPasswordHash: null };
@@ -244,21 +249,22 @@ describe('a process started again under the same COORDINATOR_ID', () => {
       requestFingerprint: null,
       traceContext: null,
       subject: '73',
-      owner: 'pod-0',
-      leaseMs: 60_000,
+      owner: previous,
+      leaseMs: 1_000,
       status: 'pending',
       state: 'pending.calling',
       progress: { deadline: Date.now() + 60_000, results: {}, steps: {} } as ProgressRecord,
       detail: null,
     });
 
-    await startCoordinator(realServices(), { owner: 'pod-0' });
+    // Its renewals under the new name leave the old lease alone: it expires, and the saga is resumed.
+    await startCoordinator(realServices(), { owner: next });
     const done = await until(
       () => sagaRow(gid),
       (value) => value?.status === 'succeeded',
       10_000,
     );
-    expect(done?.owner).toBe('pod-0');
+    expect(done?.owner).toBe(next);
     const report = await checkInvariant(sameDatabase(database.url));
     expect(report.violations).toEqual([]);
   }, 30_000);
