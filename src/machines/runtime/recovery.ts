@@ -79,7 +79,7 @@ export class Recovery {
           // crashed, or was cut off): a takeover. Held by this very process, whose renewals failed for a
           // whole lease: it takes its own saga back, a retry.
           const from = record.claimedFrom;
-          this.options.resume(record, from === null ? 'restart' : from === owner ? 'retry' : 'takeover');
+          this.hand(record, from === null ? 'restart' : from === owner ? 'retry' : 'takeover');
         }
         this.lastPassAt = Date.now();
         if (claimed.length < batch) return;
@@ -99,8 +99,28 @@ export class Recovery {
         !isFinalStatus(record.status) &&
         !this.options.running(gid)
       ) {
-        this.options.resume(record, 'retry');
+        this.hand(record, 'retry');
       }
     }
+  }
+
+  /** A claimed saga goes to the runner if this process has its type and version, else back at once. */
+  private hand(record: SagaRecord, reason: ResumeReason): void {
+    const { log, owner, logger } = this.options;
+    const runnable = this.options
+      .runnable()
+      .some((type) => type.type === record.type && type.version === record.machineVersion);
+    if (runnable) {
+      this.options.resume(record, reason);
+      return;
+    }
+    // Claims are filtered by type and version: this saga came here some other way (an adopted create).
+    logger.error(
+      { gid: record.gid, type: record.type, version: record.machineVersion },
+      'cannot resume saga: this process has no machine of that type and version; releasing it',
+    );
+    log.release(owner, [record.gid]).catch((error: unknown) => {
+      logger.warn({ err: error, gid: record.gid }, 'could not release a saga this process cannot run');
+    });
   }
 }

@@ -1,8 +1,9 @@
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { ErrorInfo } from '../../domain/errors.js';
-import type { Lease, NewSaga, SagaMove } from '../../domain/saga.js';
+import type { Lease, NewSaga, SagaMove, SagaRecord } from '../../domain/saga.js';
 import { aborted, type Deferred, deferred } from './deferred.js';
 import type { ProgressWriter } from './progress-writer.js';
+import { moveOf } from './saga-progress.js';
 import type { SagaTrace } from './saga-tracing.js';
 
 export type SagaResult =
@@ -53,6 +54,24 @@ export class RunningSaga {
     readonly trace: SagaTrace,
   ) {
     this.decisionDurable = decided;
+  }
+
+  /**
+   * The saga as the log would record it: for a saga whose row does not exist yet (its first step rides
+   * and has not committed), the only account of it there is.
+   */
+  asRecord(): SagaRecord {
+    const { leaseMs: _leaseMs, ...creation } = this.creation;
+    return {
+      ...creation,
+      ...moveOf(this.actor.getSnapshot()),
+      owner: this.lease.owner,
+      leaseGeneration: this.lease.generation,
+      leaseExpiresAt: null,
+      finishedAt: null,
+      createdAt: new Date(this.startedAt),
+      updatedAt: new Date(),
+    };
   }
 
   /** A step's transaction is writing `move` with the branch; it counts once the branch commits. */
@@ -117,4 +136,24 @@ export class RunningSaga {
     this.done.resolve(result);
     this.decisionWaiters?.reject(NO_LONGER_HERE);
   }
+}
+
+/** What a resumed saga's row writes need besides the move: the record's own, under the new lease. */
+export function creationOf(
+  record: SagaRecord,
+  owner: string,
+  leaseMs: number,
+): Omit<NewSaga, keyof SagaMove> {
+  return {
+    gid: record.gid,
+    type: record.type,
+    machineVersion: record.machineVersion,
+    input: record.input,
+    requestFingerprint: record.requestFingerprint,
+    subject: record.subject,
+    // The row keeps the trace the saga was begun in; every resume links back to it.
+    traceContext: record.traceContext,
+    owner,
+    leaseMs,
+  };
 }

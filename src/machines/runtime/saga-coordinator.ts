@@ -1,55 +1,23 @@
-import { hostname } from 'node:os';
-import type { InspectionEvent } from 'xstate';
 import { TransientFailure } from '../../domain/errors.js';
-import { FIRST_GENERATION, type NewSaga, type SagaLog, type SagaRecord } from '../../domain/saga.js';
-import type { RetryPolicy } from '../backoff.js';
+import { FIRST_GENERATION, type NewSaga, type SagaRecord } from '../../domain/saga.js';
 import type { AnySagaType, SagaType } from '../saga-type.js';
-import { bindSteps, checkBranches } from './bind-steps.js';
+import { type CoordinatorOptions, coordinatorOwner } from './coordinator-options.js';
+import { type DefinedType, defineType } from './defined-type.js';
 import { FinishedCounts } from './finished-counts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Recovery } from './recovery.js';
-import { callingStates, successTargets, undoneActions } from './riding.js';
 import type { SagaResult } from './running-saga.js';
 import { type RuntimeLogger, silentLogger } from './runtime-log.js';
 import { moveOf, stateName } from './saga-progress.js';
-import { CHECKPOINT_MS, type DefinedType, type SagaObserver, SagaRunner } from './saga-runner.js';
+import { CHECKPOINT_MS, SagaRunner } from './saga-runner.js';
 import { noSagaTracing, type ResumeReason, type SagaTracing } from './saga-tracing.js';
 import { StepGate } from './step-gate.js';
 
+export { type CoordinatorOptions, coordinatorOwner } from './coordinator-options.js';
 export type { SagaResult } from './running-saga.js';
 export type { SagaObserver } from './saga-runner.js';
 export type { SagaTracing } from './saga-tracing.js';
 export type { StepFailureNotice } from './step-failures.js';
-
-export interface CoordinatorOptions {
-  readonly log: SagaLog;
-  readonly leaseMs: number;
-  readonly recoveryIntervalMs: number;
-  readonly timeoutMs: number;
-  readonly policy: RetryPolicy;
-  readonly alertRetryLimit: number;
-  /** This process's name in the saga log's `owner` column; coordinatorOwner() by default. */
-  readonly owner?: string;
-  readonly logger?: RuntimeLogger;
-  readonly observer?: SagaObserver;
-  /** Attached to every saga actor, new or resumed (the Stately inspector, tests). */
-  readonly inspect?: (event: InspectionEvent) => void;
-  /** A span per saga and per step attempt (OpenTelemetry, observability/tracing); none by default. */
-  readonly tracing?: SagaTracing;
-  /** How many expired sagas one recovery pass takes over. */
-  readonly recoveryBatch?: number;
-}
-
-/**
- * A coordinator's name in the saga log: `<id>/<random>`, where the id is COORDINATOR_ID when set (else
- * `<hostname>/<pid>`). Leases are renewed by owner, so the name must be new in every process life: a
- * process started again under a fixed id (a StatefulSet pod, say) that took its previous life's name
- * would renew that life's leases without running those sagas, and they would never resume; two
- * processes given one id would renew and claim each other's sagas.
- */
-export function coordinatorOwner(id: string = `${hostname()}/${process.pid}`): string {
-  return `${id}/${Math.random().toString(36).slice(2, 8)}`;
-}
 
 /**
  * Runs sagas as XState actors and keeps them durable:
@@ -117,24 +85,9 @@ export class SagaCoordinator {
     services: Services,
     ridingServices: Iterable<keyof Services & string> = [],
   ): void {
-    checkBranches(sagaType as AnySagaType);
-    const ops = new Map(Object.entries(sagaType.branches).map(([step, branch]) => [step, branch.op]));
-    const defined: DefinedType = {
-      sagaType,
-      machine: sagaType.machine.provide({
-        actors: bindSteps(sagaType, services, (system, step, signal, call) =>
-          this.runner.callStep(defined, system, step, signal, call),
-        ),
-      }),
-      riding: new Set(
-        Object.entries(sagaType.branches)
-          .filter(([, branch]) => new Set<string>(ridingServices).has(branch.service))
-          .map(([step]) => step),
-      ),
-      targets: successTargets(sagaType.machine, ops),
-      callingStates: callingStates(sagaType.machine),
-      undoes: undoneActions(sagaType),
-    };
+    const defined = defineType(sagaType, services, ridingServices, (...args) =>
+      this.runner.callStep(...args),
+    );
     this.types.set(sagaType.type, defined);
   }
 
@@ -223,19 +176,7 @@ export class SagaCoordinator {
    * first step rides and has not committed), the only account of it there is.
    */
   runningRecord(gid: string): SagaRecord | undefined {
-    const saga = this.runner.get(gid);
-    if (!saga) return undefined;
-    const { leaseMs: _leaseMs, ...creation } = saga.creation;
-    return {
-      ...creation,
-      ...moveOf(saga.actor.getSnapshot()),
-      owner: this.owner,
-      leaseGeneration: saga.lease.generation,
-      leaseExpiresAt: null,
-      finishedAt: null,
-      createdAt: new Date(saga.startedAt),
-      updatedAt: new Date(),
-    };
+    return this.runner.get(gid)?.asRecord();
   }
 
   /** The outcome of a saga this process is running, if it is running it. */
@@ -297,21 +238,11 @@ export class SagaCoordinator {
     }
   }
 
-  /** A claimed saga: resumed here if this process runs its type and version, else released at once. */
+  /** A claimed saga of a type and version this process runs (Recovery releases the others). */
   private resume(record: SagaRecord, reason: ResumeReason): void {
     const defined = this.types.get(record.type);
-    if (!defined || defined.sagaType.version !== record.machineVersion) {
-      // Claims are filtered by type and version: this saga came here some other way (an adopted create).
-      this.logger.error(
-        { gid: record.gid, type: record.type, version: record.machineVersion },
-        'cannot resume saga: this process has no machine of that type and version; releasing it',
-      );
-      this.options.log.release(this.owner, [record.gid]).catch((error: unknown) => {
-        this.logger.warn({ err: error, gid: record.gid }, 'could not release a saga this process cannot run');
-      });
-      return;
-    }
-    this.runner.resume(defined, record, { owner: this.owner, generation: record.leaseGeneration }, reason);
+    if (defined)
+      this.runner.resume(defined, record, { owner: this.owner, generation: record.leaseGeneration }, reason);
   }
 
   /** After a renewal: when the database says we hold fewer sagas than we run, find and stop the lost ones. */

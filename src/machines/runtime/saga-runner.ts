@@ -1,9 +1,7 @@
 import { type Actor, type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
-import type { BarrierOutcome, BranchRider, SagaOp } from '../../domain/branch.js';
 import {
   isFinalStatus,
   type Lease,
-  LeaseLost,
   type NewSaga,
   type SagaLog,
   type SagaMove,
@@ -11,40 +9,21 @@ import {
 } from '../../domain/saga.js';
 import type { RetryPolicy } from '../backoff.js';
 import type { SagaContext, StepDone, StepFailed } from '../saga-context.js';
-import type { AnySagaType } from '../saga-type.js';
 import type { SagaSystem } from './bind-steps.js';
+import { type DefinedType, forgetting } from './defined-type.js';
 import type { FinishedCounts } from './finished-counts.js';
 import { ProgressWriter } from './progress-writer.js';
-import { successMove, type successTargets } from './riding.js';
-import { RunningSaga, type SagaResult } from './running-saga.js';
+import { creationOf, RunningSaga, type SagaResult } from './running-saga.js';
 import type { RuntimeLogger } from './runtime-log.js';
+import type { SagaObserver } from './saga-observer.js';
 import { moveOf, needsWriteNow, snapshotOf, stateName } from './saga-progress.js';
 import type { ResumeReason, SagaTrace, SagaTracing } from './saga-tracing.js';
-import { logStepFailure, type StepFailureNotice, stepFailureNotice } from './step-failures.js';
-import type { StepCallInfo, StepGate } from './step-gate.js';
+import { StepCalls } from './step-calls.js';
+import { logStepFailure, stepFailureNotice } from './step-failures.js';
+import type { StepGate } from './step-gate.js';
 
-/** What the runtime reports as sagas live; metrics hang off it. */
-export interface SagaObserver {
-  started?(type: string, gid: string, resumed: boolean): void;
-  finished?(type: string, gid: string, status: 'succeeded' | 'aborted', durationMs: number): void;
-  stepFailed?(notice: StepFailureNotice): void;
-  stepCall?(type: string, step: string, op: StepCallInfo['op'], durationMs: number, ok: boolean): void;
-  takeover?(type: string, gid: string): void;
-}
-
-/** A saga type as this process runs it: its machine with the steps bound to this process's services. */
-export interface DefinedType {
-  readonly sagaType: AnySagaType;
-  readonly machine: AnyStateMachine;
-  /** The steps whose transactions carry the saga's log (their service runs here, on the log's database). */
-  readonly riding: ReadonlySet<string>;
-  /** Where each step's success takes the saga (riding.ts). */
-  readonly targets: ReturnType<typeof successTargets>;
-  /** The state that calls each step (`userSaved.calling` → saveUserScore). */
-  readonly callingStates: ReadonlyMap<string, string>;
-  /** The action each compensation undoes (`saveUserScoreCallback` → saveUserScore): they share a branch. */
-  readonly undoes: ReadonlyMap<string, string>;
-}
+export type { DefinedType } from './defined-type.js';
+export type { SagaObserver } from './saga-observer.js';
 
 export interface RunnerOptions {
   readonly log: SagaLog;
@@ -78,7 +57,17 @@ export class SagaRunner {
   /** Each saga actor is the root of its own actor system. */
   private readonly bySystem = new WeakMap<SagaSystem, RunningSaga>();
 
-  constructor(private readonly options: RunnerOptions) {}
+  private readonly steps: StepCalls;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.steps = new StepCalls({
+      log: options.log,
+      gate: options.gate,
+      logger: options.logger,
+      sagaOf: (system) => this.bySystem.get(system),
+      lost: (saga) => this.lost(saga),
+    });
+  }
 
   get size(): number {
     return this.sagas.size;
@@ -213,18 +202,7 @@ export class SagaRunner {
     );
     // Taken from the log after its lease ran out or was let go (the metric counts both).
     if (reason !== 'retry') this.options.observer?.takeover?.(record.type, record.gid);
-    const creation = {
-      gid: record.gid,
-      type: record.type,
-      machineVersion: record.machineVersion,
-      input: record.input,
-      requestFingerprint: record.requestFingerprint,
-      subject: record.subject,
-      // The row keeps the trace the saga was begun in; every resume links back to it.
-      traceContext: record.traceContext,
-      owner: lease.owner,
-      leaseMs: this.options.leaseMs,
-    };
+    const creation = creationOf(record, lease.owner, this.options.leaseMs);
     const trace = this.options.tracing.resume(record.type, record.gid, record.traceContext, reason);
     this.run(defined, actor, lease, creation, {
       resumed: true,
@@ -235,44 +213,9 @@ export class SagaRunner {
     trace.within(() => actor.send({ type: 'RESUME' }));
   }
 
-  /**
-   * A step's branch call, through the gate of the saga that makes it. When the step rides, its rider
-   * writes the move the step's success makes, inside the branch's transaction.
-   */
-  callStep(
-    defined: DefinedType,
-    system: SagaSystem,
-    step: { readonly step: string; readonly op: SagaOp },
-    signal: AbortSignal,
-    call: (alongside: BranchRider | undefined) => Promise<StepDone>,
-  ): Promise<StepDone> {
-    const saga = this.bySystem.get(system);
-    if (!saga) return Promise.reject(new Error(`no saga runs ${step.step} here`));
-    const rides = defined.riding.has(step.step);
-    // The step state recorded the call as running; its attempts count the calls that ended.
-    const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
-    const attempt = (context.steps[step.step]?.attempts ?? 0) + 1;
-    return this.options.gate.pass(saga, { ...step, rides }, signal, () =>
-      saga.trace.step(step, attempt, async () => {
-        if (!rides) return call(undefined);
-        try {
-          const result = await call(this.rider(defined, saga, step));
-          if (!saga.rideCommitted()) {
-            // A wiring fault (the branch dropped its rider), not a failure: the move is written on its own.
-            this.options.logger.error(
-              { gid: saga.gid, type: saga.type, step: step.step },
-              'a riding step committed without the saga log; writing the move on its own',
-            );
-            saga.uncarried = true;
-          }
-          return result;
-        } catch (error) {
-          saga.rideAbandoned();
-          if (error instanceof LeaseLost) this.lost(saga);
-          throw error;
-        }
-      }),
-    );
+  /** A step's branch call, through the gate of the saga that makes it (step-calls.ts). */
+  callStep(...args: Parameters<StepCalls['call']>): Promise<StepDone> {
+    return this.steps.call(...args);
   }
 
   /** Stops working a saga here (final, lost, or released to another process). */
@@ -294,40 +237,6 @@ export class SagaRunner {
   /** Writes the deferred moves of sagas that have been running a while, so the log shows where they are. */
   checkpoint(before = Date.now() - CHECKPOINT_MS): void {
     for (const saga of this.sagas.values()) saga.writer.checkpoint(before);
-  }
-
-  /** The rider of one step call: the move the step's success makes, written with the branch. */
-  private rider(
-    defined: DefinedType,
-    saga: RunningSaga,
-    step: { readonly step: string; readonly op: SagaOp },
-  ): BranchRider {
-    // A row is created before the branch's effects (a login finds the registration that created its
-    // user row as the one created no later than the row); a row that exists is updated after them, so a
-    // refusal costs no write.
-    const first = !saga.rowExists;
-    // A compensation whose action this saga has not seen commit is most likely a null compensation.
-    const undone = defined.undoes.get(step.step);
-    const expectsWork =
-      undone === undefined ||
-      (saga.actor.getSnapshot().context as SagaContext<unknown>).steps[undone]?.status === 'succeeded';
-    const write = async (transaction: unknown, outcome: BarrierOutcome) => {
-      // An action that found its compensation first did nothing; the service refuses it after the
-      // commit, and the failure is written as any other.
-      if (outcome === 'hanging') return;
-      const target = defined.targets.get(step.step);
-      if (!target) throw new Error(`saga type ${saga.type} has no state calling ${step.step}`);
-      const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
-      const move = forgetting(
-        defined,
-        successMove(context, step.step, step.op, outcome, target),
-        context.input,
-      );
-      if (saga.rowExists) await this.options.log.saveWithin(transaction, saga.gid, saga.lease, move);
-      else await this.options.log.createWithin(transaction, { ...saga.creation, ...move });
-      saga.ride(move);
-    };
-    return { first, expectsWork, write };
   }
 
   /** A write in a statement of its own: the row's first write creates it. */
@@ -368,11 +277,4 @@ export class SagaRunner {
     }
     this.end(saga, result);
   }
-}
-
-/** A final move drops the secrets the saga's input carried for its steps (SagaType.forgetAtEnd). */
-function forgetting(defined: DefinedType, move: SagaMove, input: unknown): SagaMove {
-  if (!isFinalStatus(move.status)) return move;
-  const kept = defined.sagaType.forgetAtEnd?.(input);
-  return kept === undefined ? move : { ...move, rewrittenInput: kept };
 }
