@@ -1,4 +1,4 @@
-import type { AnyStateMachine } from 'xstate';
+import { type Actor, type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
 import { isFinalStatus, type SagaMove } from '../../domain/saga.js';
 import type { AnySagaType, SagaType } from '../saga-type.js';
 import { bindSteps, checkBranches, type StepRunner } from './bind-steps.js';
@@ -46,6 +46,20 @@ export function defineType<Input, Services>(
     undoes: undoneActions(sagaType),
   };
   return defined;
+}
+
+/** An actor of the type's machine: new from `input`, or restored from a persisted `snapshot`. */
+export function sagaActor(
+  defined: DefinedType,
+  gid: string,
+  from: { readonly input: unknown } | { readonly snapshot: unknown },
+  inspect?: (event: InspectionEvent) => void,
+): Actor<AnyStateMachine> {
+  return createActor(defined.machine, {
+    id: `${defined.sagaType.type}:${gid}`,
+    ...from,
+    ...(inspect ? { inspect } : {}),
+  } as Parameters<typeof createActor<AnyStateMachine>>[1]);
 }
 
 /** A final move drops the secrets the saga's input carried for its steps (SagaType.forgetAtEnd). */

@@ -2,7 +2,7 @@ import { TransientFailure } from '../../domain/errors.js';
 import { FIRST_GENERATION, type NewSaga, type SagaRecord } from '../../domain/saga.js';
 import type { AnySagaType, SagaType } from '../saga-type.js';
 import { type CoordinatorOptions, coordinatorOwner } from './coordinator-options.js';
-import { type DefinedType, defineType } from './defined-type.js';
+import { type DefinedType, defineType, sagaActor } from './defined-type.js';
 import { FinishedCounts } from './finished-counts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Recovery } from './recovery.js';
@@ -128,9 +128,8 @@ export class SagaCoordinator {
       throw new TransientFailure('unavailable', 'the coordinator is not accepting new sagas');
     const defined = this.types.get(type);
     if (!defined) throw new Error(`unknown saga type ${type}`);
-    const actor = this.runner.actorOf(defined, gid, {
-      input: { gid, input, deadline: Date.now() + this.options.timeoutMs, retry: this.options.policy },
-    });
+    const start = { gid, input, deadline: Date.now() + this.options.timeoutMs, retry: this.options.policy };
+    const actor = sagaActor(defined, gid, { input: start }, this.options.inspect);
     const trace = this.tracing.begin(type, gid);
     const creation = {
       gid,

@@ -1,4 +1,4 @@
-import { type Actor, type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
+import type { Actor, AnyStateMachine, InspectionEvent } from 'xstate';
 import {
   isFinalStatus,
   type Lease,
@@ -10,7 +10,7 @@ import {
 import type { RetryPolicy } from '../backoff.js';
 import type { SagaContext, StepDone, StepFailed } from '../saga-context.js';
 import type { SagaSystem } from './bind-steps.js';
-import { type DefinedType, forgetting } from './defined-type.js';
+import { type DefinedType, forgetting, sagaActor } from './defined-type.js';
 import type { FinishedCounts } from './finished-counts.js';
 import { ProgressWriter } from './progress-writer.js';
 import { creationOf, RunningSaga, type SagaResult } from './running-saga.js';
@@ -86,19 +86,6 @@ export class SagaRunner {
 
   all(): RunningSaga[] {
     return [...this.sagas.values()];
-  }
-
-  /** An actor of the type's machine: new from `input`, or restored from a persisted `snapshot`. */
-  actorOf(
-    defined: DefinedType,
-    gid: string,
-    from: { readonly input: unknown } | { readonly snapshot: unknown },
-  ): Actor<AnyStateMachine> {
-    return createActor(defined.machine, {
-      id: `${defined.sagaType.type}:${gid}`,
-      ...from,
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
-    } as Parameters<typeof createActor<AnyStateMachine>>[1]);
   }
 
   /** Starts working a saga under `lease`; its row is in the log already, or its first write creates it. */
@@ -184,9 +171,8 @@ export class SagaRunner {
       );
       this.end(stale, { status: 'released', gid: record.gid });
     }
-    const actor = this.actorOf(defined, record.gid, {
-      snapshot: snapshotOf(defined.machine, record, this.options.policy),
-    });
+    const snapshot = snapshotOf(defined.machine, record, this.options.policy);
+    const actor = sagaActor(defined, record.gid, { snapshot }, this.options.inspect);
     this.options.logger.info(
       {
         gid: record.gid,
@@ -255,26 +241,16 @@ export class SagaRunner {
     if (move.status !== 'pending') saga.markDecisionDurable();
     if (!isFinalStatus(move.status)) return;
     const context = saga.actor.getSnapshot().context as SagaContext<unknown>;
+    const status = move.status as 'succeeded' | 'aborted';
     const result: SagaResult =
-      move.status === 'succeeded'
-        ? { status: 'succeeded', gid: saga.gid, results: context.results }
-        : { status: 'aborted', gid: saga.gid, error: context.error };
-    const durationMs = Date.now() - saga.startedAt;
-    this.options.finishedCounts.add(saga.type, result.status as 'succeeded' | 'aborted');
-    this.options.observer?.finished?.(
-      saga.type,
-      saga.gid,
-      result.status as 'succeeded' | 'aborted',
-      durationMs,
-    );
-    if (result.status === 'aborted') {
-      this.options.logger.info(
-        { gid: saga.gid, type: saga.type, error: context.error, durationMs },
-        'saga aborted',
-      );
-    } else {
-      this.options.logger.debug({ gid: saga.gid, type: saga.type, durationMs }, 'saga succeeded');
-    }
+      status === 'succeeded'
+        ? { status, gid: saga.gid, results: context.results }
+        : { status, gid: saga.gid, error: context.error };
+    const fields = { gid: saga.gid, type: saga.type, durationMs: Date.now() - saga.startedAt };
+    this.options.finishedCounts.add(saga.type, status);
+    this.options.observer?.finished?.(saga.type, saga.gid, status, fields.durationMs);
+    if (status === 'aborted') this.options.logger.info({ ...fields, error: context.error }, 'saga aborted');
+    else this.options.logger.debug(fields, 'saga succeeded');
     this.end(saga, result);
   }
 }
