@@ -12,6 +12,7 @@ import { type RegisterServices, registerSaga } from '../../../src/machines/regis
 import { coordinatorOwner, SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.js';
 import { checkInvariant, sameDatabase } from '../../chaos/invariant.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../../helpers/database.js';
+import { until } from '../../helpers/until.js';
 
 let database: TestDatabase;
 const coordinators: SagaCoordinator[] = [];
@@ -56,16 +57,6 @@ async function startCoordinator(
 
 const sagaRow = async (gid: string) =>
   (await queryOnce(database.url, 'SELECT status, state, owner FROM saga WHERE gid = ?', [gid]))[0];
-
-async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time; last: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
-}
 
 /** A gate a test opens: calls wait at it until then. */
 function latch() {

@@ -8,6 +8,7 @@ import { SagaCoordinator } from '../../../src/machines/runtime/saga-coordinator.
 import { checkInvariant, sameDatabase } from '../../chaos/invariant.js';
 import { controlledServices } from '../../helpers/controlled-services.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from '../../helpers/database.js';
+import { until } from '../../helpers/until.js';
 
 let database: TestDatabase;
 const coordinators: SagaCoordinator[] = [];
@@ -75,16 +76,6 @@ function registration(score = 1): { gid: string; input: RegisterInput } {
 
 const sagaRow = async (gid: string) =>
   (await queryOnce(database.url, 'SELECT status, state, detail FROM saga WHERE gid = ?', [gid]))[0];
-
-async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time; last: ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
-}
 
 describe('the saga log riding in the branch transactions', () => {
   it('writes a clean saga only inside its two branch transactions: its row with the user, its end with the score', async () => {
